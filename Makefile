@@ -1,0 +1,71 @@
+# longthink: `make reproduce` runs every notebook (PROFILE=tiny by default), `make test` runs the test suite.
+# Both create .venv on first use. Targets are files where that makes sense, so finished work is not redone.
+SHELL := /bin/bash
+PROFILE ?= tiny
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUNS := runs/$(PROFILE)
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM := false
+export MPLBACKEND := Agg
+ifeq ($(PROFILE),paper)
+  HF_HUB_OFFLINE := 0
+  TRANSFORMERS_OFFLINE := 0
+  HF_DATASETS_OFFLINE := 0
+endif
+
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+EXECUTED := $(patsubst notebooks/%,$(RUNS)/notebooks/%,$(NOTEBOOKS))
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test test-fast reproduce report doctor list clean clean-venv
+
+help: ## show this help
+	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-20s\033[0m %s\n", $$1, $$2}'
+	@echo "  PROFILE=smoke|tiny|paper (default tiny), e.g. make reproduce PROFILE=smoke"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP) ## create .venv and install longthink with pinned dependencies (once)
+
+test: $(STAMP) ## run the whole test suite (unit tests, recipes, CLI, every notebook with the smoke profile)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## unit tests only (skips notebook and multi-process runs)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+reproduce: $(RUNS)/REPORT.md ## run every notebook in order, then write runs/$(PROFILE)/REPORT.md and REPORT.html
+
+$(RUNS)/notebooks/%.ipynb: notebooks/%.ipynb $(STAMP)
+	$(BIN)/longthink run $(shell echo $* | sed -E 's/^[0-9]{2}_//') --profile $(PROFILE)
+
+$(RUNS)/REPORT.md: $(EXECUTED)
+	$(BIN)/longthink report --profile $(PROFILE)
+
+reproduce-%: $(STAMP) ## run one notebook, e.g. make reproduce-s1 PROFILE=smoke
+	$(BIN)/longthink run $* --profile $(PROFILE)
+
+report: $(STAMP) ## compare runs/$(PROFILE)/*/metrics.json with expected/ and rewrite the report
+	$(BIN)/longthink report --profile $(PROFILE)
+
+doctor: $(STAMP) ## print python, torch, GPU, vLLM, the cache folder and free disk
+	$(BIN)/longthink doctor
+
+list: $(STAMP) ## list the notebooks
+	$(BIN)/longthink list
+
+clean: ## remove caches and temp files (never results: runs/ and the model cache stay)
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+	rm -rf .pytest_cache build *.egg-info utils/*.egg-info
+	find runs -name '.*.tmp' -prune -exec rm -rf {} + 2>/dev/null || true
+
+clean-venv: ## remove the virtual environment (reinstalled by the next make test / make reproduce)
+	rm -rf $(VENV)

@@ -1,0 +1,64 @@
+"""TRL configs from recipe stages, with defaults that work on a CPU laptop and on GPU nodes alike.
+
+TRL's own defaults assume a GPU (``bf16=True``, activation checkpointing on) and fail or crawl on a CPU
+(notes/trl-transformers.md §0, §5). The kit's defaults switch those off when no accelerator is present; a
+recipe's own TRL fields always win, so the paper profile's ``bf16: true`` still applies on GPUs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from longthink.config import TRAINER_CONFIGS, StageSettings
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def set_offline_env(*, offline: bool = True) -> None:
+    """Stop stray hub lookups (each retries ~23 s before failing without network)."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if offline:
+        for key, value in OFFLINE_ENV.items():
+            os.environ.setdefault(key, value)
+
+
+def has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def runtime_defaults(*, seed: int) -> dict[str, Any]:
+    """Defaults under every stage: quiet, no hub, no checkpoints; CPU-safe precision where there is no GPU."""
+    defaults: dict[str, Any] = {
+        "report_to": "none",
+        "save_strategy": "no",
+        "dataloader_num_workers": 0,
+        "seed": seed,
+        "data_seed": seed,
+        "logging_steps": 10,
+        "push_to_hub": False,
+    }
+    if not has_accelerator():
+        defaults.update(use_cpu=True, bf16=False, fp16=False, activation_checkpointing=False)
+    return defaults
+
+
+def trainer_config(stage: StageSettings, output_dir: str | Path, *, seed: int = 0, **overrides: Any):
+    """Build the stage's TRL config (SFTConfig / DPOConfig / GRPOConfig): defaults < recipe fields < overrides."""
+    if stage.trainer_kind is None:
+        raise ValueError(f"stage {stage.name!r} ({stage.kind}) does not run a TRL trainer")
+    import trl
+
+    cls = getattr(trl, TRAINER_CONFIGS[stage.trainer_kind])
+    fields = {**runtime_defaults(seed=seed), **stage.trainer, **overrides}
+    if not has_accelerator():  # a paper recipe's bf16 cannot run on a CPU: keep it off there
+        fields.update(bf16=False, fp16=False)
+    return cls(output_dir=str(output_dir), **fields)

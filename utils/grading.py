@@ -17,6 +17,7 @@ BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 ANSWER_LINE = re.compile(r"(?:final answer|answer)\s*[:：]\s*(.+)", re.IGNORECASE)
 ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 LETTER = re.compile(r"^\(?([A-J])\)?[.)]?$")
+INTEGER = re.compile(r"^[-+]?\d+$")
 TIMEOUT_SECONDS = 5
 
 
@@ -72,6 +73,8 @@ def grade(text: str | None, gold: str | int | float | None) -> bool:
             return False
         if answer == gold_s:
             return True
+        if INTEGER.match(answer) and INTEGER.match(gold_s):  # the common case, without a sympy parse (~7 ms)
+            return int(answer) == int(gold_s)
         letter_a, letter_g = LETTER.match(answer), LETTER.match(gold_s)
         if letter_a or letter_g:  # multiple choice: letters compare as letters
             return bool(letter_a and letter_g and letter_a.group(1) == letter_g.group(1))

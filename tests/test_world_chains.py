@@ -1,0 +1,75 @@
+"""The chain teacher: Insight-V's step format, a controllable error rate, real mistakes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from longthink.world.chains import FINAL, ChainTeacher, answers_match, format_thoughts, steps_as_json
+from longthink.world.scenes import QUESTION_KINDS, generate_examples
+
+EXAMPLES = generate_examples(len(QUESTION_KINDS) * 40, seed=7)
+
+
+def test_error_free_chains_reach_the_gold_answer_in_step_format():
+    teacher = ChainTeacher(error_rate=0.0, seed=0)
+    for ex in EXAMPLES:
+        chain = teacher.chain(ex)
+        assert chain.correct, (ex["question"], chain.steps)
+        assert chain.error is None
+        assert len(chain.steps) >= 2
+        assert all(set(s) == {"title", "content", "next_action"} for s in chain.steps)
+        assert [s["next_action"] for s in chain.steps[:-1]] == ["continue"] * (len(chain.steps) - 1)
+        assert chain.steps[-1]["next_action"] == FINAL and chain.steps[-1]["content"] == chain.answer
+
+
+def test_error_rate_controls_mistakes_and_mistakes_change_answers():
+    rates = {}
+    for rate in (0.0, 0.3, 1.0):
+        teacher = ChainTeacher(error_rate=rate, seed=1)
+        chains = [teacher.chain(ex) for ex in EXAMPLES]
+        with_error = [c for c in chains if c.error]
+        rates[rate] = len(with_error) / len(chains)
+        if rate:
+            wrong = sum(not c.correct for c in with_error) / len(with_error)
+            assert wrong > 0.5  # most injected mistakes lead to a wrong final answer
+            assert all(0 <= c.error["step"] < len(c.steps) - 1 for c in with_error)
+    assert rates[0.0] == 0.0
+    assert 0.2 < rates[0.3] < 0.4
+    assert rates[1.0] > 0.95
+
+
+def test_chains_are_deterministic_and_samples_differ():
+    teacher = ChainTeacher(error_rate=0.5, seed=2)
+    ex = EXAMPLES[4]
+    assert [c.to_dict() for c in teacher.chains(ex, 6)] == [c.to_dict() for c in teacher.chains(ex, 6)]
+    assert len({json.dumps(c.steps) for c in teacher.chains(ex, 6)}) > 1
+
+
+def test_thoughts_format_and_json_steps():
+    chain = ChainTeacher(seed=0).chain(EXAMPLES[4])
+    text = format_thoughts(chain)
+    assert text.startswith("<thoughts>\n") and text.endswith("\n</thoughts>")
+    assert text.count("\n") == len(chain.steps) + 1  # one line per step
+    assert [json.loads(s) for s in steps_as_json(chain)] == chain.steps
+
+
+def test_answers_match():
+    assert answers_match(" Red. ", "red")
+    assert answers_match("[10, 10, 20, 20]", "[11, 10, 21, 20]", kind="ground")
+    assert not answers_match("[0, 0, 5, 5]", "[11, 10, 21, 20]", kind="ground")
+    assert not answers_match(None, "3")
+
+
+@pytest.mark.parametrize("kwargs, needle", [({"error_rate": 1.5}, "1.5"), ({"error_kinds": ["typo"]}, "typo")])
+def test_bad_settings_name_the_value(kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        ChainTeacher(**kwargs)
+
+
+def test_bad_example_names_the_key():
+    ex = dict(EXAMPLES[0])
+    ex.pop("plan")
+    with pytest.raises(KeyError, match="plan"):
+        ChainTeacher().chain(ex)

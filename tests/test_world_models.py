@@ -1,0 +1,78 @@
+"""World models: built on demand from the smoke profile, cached by config hash, clear errors for bad names."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def smoke_world(tmp_path_factory):
+    import os
+
+    old = os.environ.get("LONGTHINK_CACHE")
+    os.environ["LONGTHINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    from longthink.world.models import build_world
+
+    yield build_world("smoke", progress=False)
+    if old is None:
+        os.environ.pop("LONGTHINK_CACHE", None)
+    else:
+        os.environ["LONGTHINK_CACHE"] = old
+
+
+def test_build_world_saves_models_and_tokenizer(smoke_world):
+    from longthink.world.tokenizer import load_tokenizer
+
+    paths = smoke_world["paths"]
+    assert set(paths) == {"tokenizer", "instruct", "target", "guider_base"}
+    for name in ("instruct", "target", "guider_base"):
+        assert (paths[name] / "model.safetensors").is_file()
+        assert (paths[name] / "tokenizer.json").is_file()
+    vocab = {name: load_tokenizer(paths[name]).get_vocab() for name in ("instruct", "target", "guider_base")}
+    assert vocab["instruct"] == vocab["target"] == vocab["guider_base"]  # ThinkLogit needs one tokenizer
+    stats = smoke_world["stats"]
+    assert stats["target"]["parameters"] > stats["guider_base"]["parameters"]
+
+
+def test_second_call_is_cached(smoke_world):
+    import time
+
+    from longthink.world.models import build_world, world_model_path
+
+    start = time.perf_counter()
+    again = build_world("smoke", progress=False)
+    assert time.perf_counter() - start < 5
+    assert again["paths"] == smoke_world["paths"]
+    assert world_model_path("instruct", "smoke") == smoke_world["paths"]["instruct"]
+
+
+def test_resolve_world_ref_and_load(smoke_world):
+    from longthink.models import load_causal_lm, resolve_model
+
+    assert resolve_model("world:target", "smoke") == str(smoke_world["paths"]["target"])
+    model, tok = load_causal_lm("world:guider_base", profile="smoke")
+    assert tok.eos_token == "<|im_end|>" and model.config.vocab_size == len(tok)
+
+
+def test_chat_prompt_matches_template(smoke_world):
+    from longthink.world.pretrain import prompt_text
+    from longthink.world.tokenizer import load_tokenizer
+
+    tok = load_tokenizer(smoke_world["paths"]["tokenizer"])
+    messages = [{"role": "user", "content": "Mix 3:a+4."}]
+    assert tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) == prompt_text("Mix 3:a+4.")
+
+
+def test_unknown_model_name_lists_known_names():
+    from longthink.world.models import WorldError, world_model_path
+
+    with pytest.raises(WorldError, match=r"unknown world model 'teacher'.*instruct.*target.*guider_base"):
+        world_model_path("teacher", "smoke")
+
+
+def test_unknown_profile_is_clear():
+    from longthink.config import RecipeError
+    from longthink.world.models import world_model_path
+
+    with pytest.raises(RecipeError, match="unknown profile 'huge'"):
+        world_model_path("instruct", "huge")

@@ -1,0 +1,106 @@
+"""Tasks and teacher of the tiny text world: solvers, difficulty checks, trace formats, garbles."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from longthink.grading import grade
+from longthink.world import tasks, teacher
+
+
+def test_problem_solution_matches_manual_chain():
+    p = tasks.parse_question("Mix 3:a+4,b*3,c-2.")
+    assert p.values == (7, 1, 9) and p.answer == "9" and p.difficulty == 3 and p.domain == "mix"
+    assert tasks.solve("Tally 0:a+9.") == "9"
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 8])
+def test_make_problem_difficulty_and_roundtrip(k):
+    rng = random.Random(k)
+    for name in tasks.DOMAINS:
+        p = tasks.make_problem(rng, domain=name, difficulty=k)
+        assert p.difficulty == k
+        assert set(op for _, op, _ in p.ops) <= set(tasks.DOMAINS[name].ops)
+        assert tasks.parse_question(p.question) == p
+        assert grade(f"Answer: {p.answer}", p.answer)
+
+
+def test_answers_are_uniform_digits():
+    probs = tasks.sample_problems(2000, seed=0, difficulties=[3])
+    counts = [sum(p.answer == str(d) for p in probs) for d in range(10)]
+    assert min(counts) > 120  # uniform would be 200 each: no answer shortcut
+
+
+@pytest.mark.parametrize("bad", [0, -1, 27, 2.5, "3", True, None])
+def test_bad_difficulty_is_a_clear_error(bad):
+    with pytest.raises(tasks.TaskError, match="difficulty must be an integer in 1"):
+        tasks.make_problem(random.Random(0), domain="mix", difficulty=bad)
+
+
+def test_bad_domain_and_question():
+    with pytest.raises(tasks.TaskError, match="unknown domain 'algebra'.*known domains"):
+        tasks.sample_problems(3, seed=0, difficulties=[1], domains=["algebra"])
+    with pytest.raises(tasks.TaskError, match="not a world question"):
+        tasks.parse_question("What is 2+2?")
+
+
+def test_sampling_is_seeded_and_respects_exclude():
+    a = tasks.sample_problems(50, seed=1, difficulties=[1, 2])
+    b = tasks.sample_problems(50, seed=1, difficulties=[1, 2])
+    assert [p.question for p in a] == [p.question for p in b]
+    banned = {p.question for p in a}
+    c = tasks.sample_problems(50, seed=2, difficulties=[3, 4], exclude=banned)
+    assert not banned & {p.question for p in c}
+
+
+def test_short_style_skips_after_three_steps():
+    p = tasks.parse_question("Mix 3:a+4,b*3,c-2,d+1.")
+    assert teacher.short_completion(p) == "a+4:3=7\nb*3:7=1\nc-2:1=9\n...\nAnswer: 0"
+
+
+def test_short_and_long_formats():
+    p = tasks.parse_question("Mix 3:a+4,b*3,c-2.")
+    assert teacher.short_completion(p) == "a+4:3=7\nb*3:7=1\nc-2:1=9\nAnswer: 9"
+    clean = teacher.TeacherSettings(p_recheck=0, p_final_check=0, p_wrong_base=0, p_wrong_per_step=0)
+    trace = teacher.long_trace(p, random.Random(0), clean)
+    assert trace["thinking"] == "a+4:3=7\nb*3:7=1\nc-2:1=9" and trace["correct"]
+    text = teacher.s1_assistant(trace["thinking"], trace["attempt"])
+    assert text == "<|im_start|>think\na+4:3=7\nb*3:7=1\nc-2:1=9\n<|im_start|>answer\nAnswer: 9"
+    assert grade(text, "9")
+
+
+def test_recheck_traces_say_wait_and_end_right():
+    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
+    always = teacher.TeacherSettings(p_recheck=1, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0)
+    for seed in range(20):
+        trace = teacher.long_trace(p, random.Random(seed), always)
+        assert trace["thinking"].count("Wait, ") == 2 and trace["correct"]
+        assert trace["thinking"].split("\n")[-1] == "Wait, d-3:1=8"
+
+
+def test_wrong_traces_end_wrong():
+    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
+    wrong = teacher.TeacherSettings(p_recheck=0, p_final_check=0, p_wrong_base=1, p_wrong_per_step=0)
+    trace = teacher.long_trace(p, random.Random(0), wrong)
+    assert not trace["correct"] and not grade(teacher.s1_assistant(trace["thinking"], trace["attempt"]), p.answer)
+
+
+@pytest.mark.parametrize("name", sorted(teacher.GARBLES))
+def test_garbles_change_something(name):
+    q, t, a = teacher.GARBLES[name]("Mix 3:a+4.", "a:3+4=7", "7", random.Random(0))
+    assert (q, t, a) != ("Mix 3:a+4.", "a:3+4=7", "7")
+
+
+def test_step_drill_is_one_correct_step_anywhere():
+    p = tasks.parse_question("Mix 3:a+4,b*3,c-2,d+1,e-5.")
+    seen = set()
+    for seed in range(40):
+        question, completion = teacher.step_drill(p, random.Random(seed))
+        label, x = question.rsplit("Apply ", 1)[1].rstrip(".").split(" to ")
+        seen.add(label)
+        op, d = next((o, dd) for lab, o, dd in p.ops if lab == label)
+        y = tasks.APPLY[op](int(x), d)
+        assert completion == f"{label}{op}{d}:{x}={y}\nAnswer: {y}"
+    assert seen == {"a", "b", "c", "d", "e"}

@@ -1,0 +1,71 @@
+"""Stage schemas of the tiny world's recipe (``recipes/world.yaml``): tasks, tokenizer, pool, eval sets, models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from longthink.config import stage_schema
+
+
+@stage_schema("world.tasks")
+@dataclass
+class TasksStage:
+    """Which problems exist: difficulties 1..max_difficulty (operations per chain) and the domains."""
+
+    max_difficulty: int = 5
+    domains: list[str] = field(default_factory=lambda: ["tally", "ledger", "scale", "drift", "mix"])
+
+
+@stage_schema("world.tokenizer")
+@dataclass
+class TokenizerStage:
+    """Byte-level BPE trained on a sample of world text (questions, short answers, long traces)."""
+
+    vocab_size: int = 400
+    corpus_size: int = 3000
+
+
+@stage_schema("world.pool")
+@dataclass
+class PoolStage:
+    """The s1-style pool: questions with teacher traces (the 59K pool analog)."""
+
+    pool_size: int = 20000
+    p_recheck: float = 0.35
+    p_final_check: float = 0.25
+    p_wrong_base: float = 0.05
+    p_wrong_per_step: float = 0.06
+    p_garbled: float = 0.08
+
+
+@stage_schema("world.eval")
+@dataclass
+class EvalStage:
+    """Held-out evaluation sets: n per difficulty (the MATH500 analog) and the hard set (the AIME analog)."""
+
+    n_per_difficulty: int = 100
+    hard_difficulties: list[int] = field(default_factory=lambda: [4, 5])
+    n_hard: int = 200
+    max_new_tokens: int = 64
+    batch_size: int = 128
+
+
+@stage_schema("world.model")
+@dataclass
+class ModelStage:
+    """A Qwen2 built from config and pretrained from scratch on short-reasoning chat data + step drills."""
+
+    hidden_size: int = 128
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 4
+    intermediate_factor: int = 4
+    max_steps: int = 800
+    batch_size: int = 64
+    learning_rate: float = 3.0e-3
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    drill_share: float = 0.2  # batches of step drills (one step anywhere in a question, from a given value)
+    short_steps: int = 3  # explicit steps in its short reasoning; longer chains: "..." then the answer
+    difficulty_weights: list[float] = field(default_factory=list)  # empty = uniform over 1..max_difficulty
+    threads: int = 1  # on a shared 2-core CPU one thread wastes less time in synchronisation

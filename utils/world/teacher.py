@@ -1,0 +1,163 @@
+"""The programmatic teacher: short answers (the instruct style) and long s1-format traces with re-checks.
+
+Every step is one line that copies the operation's chunk from the question (label, operator, operand), then the
+running value and the new value: ``f+4:3=7`` reads "apply f (+4) to 3, giving 7". Each token finds its inputs by
+content (the chunk after its label in the question, a value just written), which tiny models learn in minutes;
+computing a value in one token without restating its inputs stays near chance (notes/cpu-calibration.md). Two reasoning styles use these steps:
+
+* **short** (what the instruct, target and guider-base models are pretrained on): no thinking block, no
+  re-checks, and at most ``short_steps`` (3) explicit steps; a longer chain gets its first steps, then ``...``
+  and a jump to the answer (the way a non-reasoning model "reasons briefly" and then guesses). These models read
+  questions of every length but never see a long chain written out, so they fail on long ones.
+* **long** (the teacher's thinking, s1 / R1 style): the chain at every difficulty inside s1's thinking block.
+  Some traces slip, say ``Wait``, redo the step and go on; some re-check the last step before answering; some
+  slip without noticing and end wrong (s1K kept 46% incorrect answers on purpose); a share are garbled the ways
+  s1's quality filter looks for.
+
+The SFT text follows the s1 card (``data/tokenization.py``): user = question; assistant =
+``<|im_start|>think\\n{thinking}\\n<|im_start|>answer\\nAnswer: {attempt}`` then ``<|im_end|>``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from longthink.world.tasks import APPLY, MODULUS, Problem
+
+THINK = "<|im_start|>think"
+ANSWER = "<|im_start|>answer"
+WAIT = "Wait"
+
+
+# ------------------------------------------------------------------------------------------- short (instruct)
+SHORT_STEPS = 3
+SKIP = "..."
+
+
+def short_reasoning(problem: Problem, *, short_steps: int = SHORT_STEPS) -> str:
+    """The instruct style: the first ``short_steps`` steps, one per line (``f+4:3=7``), then ``...`` if more."""
+    x, lines = problem.start, []
+    for (label, op, d), y in list(zip(problem.ops, problem.values, strict=True))[:short_steps]:
+        lines.append(step_line(label, x, op, d, y))
+        x = y
+    if problem.difficulty > short_steps:
+        lines.append(SKIP)
+    return "\n".join(lines)
+
+
+def short_completion(problem: Problem, *, short_steps: int = SHORT_STEPS) -> str:
+    """What the instruct / target / guider-base models answer: short reasoning then an ``Answer:`` line."""
+    return f"{short_reasoning(problem, short_steps=short_steps)}\nAnswer: {problem.answer}"
+
+
+def step_drill(problem: Problem, rng: random.Random) -> tuple[str, str]:
+    """One step of ``problem`` at a random position, from a random value (``... Apply h to 6.`` -> ``h-2:6=4``).
+
+    Pretraining on these makes every world model "strong at single steps" at every position of a question of any
+    length, in the very surface chains use; what the base models never see is a chain longer than
+    ``short_steps`` written out. A long-reasoning fine-tune (s1's SFT, ThinkLogit's guider) then only has to learn
+    to keep chaining, not how to read the question or do the arithmetic.
+    """
+    label, op, d = rng.choice(problem.ops)
+    x = rng.randrange(MODULUS)
+    y = APPLY[op](x, d)
+    return f"{problem.question} Apply {label} to {x}.", f"{step_line(label, x, op, d, y)}\nAnswer: {y}"
+
+
+# ------------------------------------------------------------------------------------------------ long traces
+@dataclass(frozen=True)
+class TeacherSettings:
+    """How often the teacher slips and re-checks; probabilities per trace (wrong grows with difficulty)."""
+
+    p_recheck: float = 0.35  # slip on one step, say "Wait", redo it correctly
+    p_final_check: float = 0.25  # after the last step, "Wait" and redo the last step (same value)
+    p_wrong_base: float = 0.05  # an unnoticed slip: the trace ends in a wrong answer ...
+    p_wrong_per_step: float = 0.06  # ... with probability base + per_step * difficulty
+    p_garbled: float = 0.08  # one of GARBLES applied (for the quality filter)
+
+
+def step_line(label: str, x: int, op: str, d: int, y: int) -> str:
+    """One step: the question's chunk ``f+4``, then ``:3=7`` (from running value 3 to 7)."""
+    return f"{label}{op}{d}:{x}={y}"
+
+
+def _wrong_value(rng: random.Random, right: int) -> int:
+    return rng.choice([v for v in range(MODULUS) if v != right])
+
+
+def long_trace(problem: Problem, rng: random.Random, settings: TeacherSettings = TeacherSettings()) -> dict:
+    """A long thinking trace and attempt for ``problem``; ``correct`` says whether the attempt is right."""
+    k = problem.difficulty
+    recheck_at = rng.randrange(k) if rng.random() < settings.p_recheck else None
+    wrong = rng.random() < settings.p_wrong_base + settings.p_wrong_per_step * k
+    wrong_at = rng.randrange(k) if wrong else None
+    lines, x = [], problem.start
+    for i, (label, op, d) in enumerate(problem.ops):
+        y = APPLY[op](x, d)
+        if i == recheck_at and i != wrong_at:
+            lines.append(step_line(label, x, op, d, _wrong_value(rng, y)))
+            lines.append(f"{WAIT}, " + step_line(label, x, op, d, y))
+        elif i == wrong_at:
+            y = _wrong_value(rng, y)  # unnoticed: the chain goes on from the wrong value
+            lines.append(step_line(label, x, op, d, y))
+        else:
+            lines.append(step_line(label, x, op, d, y))
+        last = (label, x, op, d, y)
+        x = y
+    if rng.random() < settings.p_final_check:
+        lines.append(f"{WAIT}, " + step_line(*last))
+    attempt = str(x)
+    return {
+        "thinking": "\n".join(lines),
+        "attempt": attempt,
+        "correct": attempt == problem.answer,
+        "rechecks": sum(line.startswith(WAIT) for line in lines),
+    }
+
+
+def s1_assistant(thinking: str, attempt: str) -> str:
+    """The assistant turn of s1's SFT text (without the final ``<|im_end|>``, which the chat template adds)."""
+    attempt = attempt if attempt.lstrip().startswith("Answer:") else f"Answer: {attempt}"
+    return f"{THINK}\n{thinking}\n{ANSWER}\n{attempt}"
+
+
+def s1_messages(question: str, thinking: str, attempt: str) -> list[dict]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": s1_assistant(thinking, attempt)}]
+
+
+# ------------------------------------------------------------------------------------------------ garbling
+def _image(q: str, t: str, a: str | None, rng: random.Random):
+    return f"![Image](fig{rng.randrange(100)}.png) {q}", t, a
+
+
+def _asy(q: str, t: str, a: str | None, rng: random.Random):
+    return f"{q} [asy]draw((0,0)--(1,{rng.randrange(9)}));[/asy]", t, a
+
+
+def _bold_digit(q: str, t: str, a: str | None, rng: random.Random):
+    return q, f"**Step**{rng.randrange(1, 10)} " + t, a
+
+
+def _p_label(q: str, t: str, a: str | None, rng: random.Random):
+    return f"p{rng.randrange(1, 999)}. {q}", t, a
+
+
+def _missing_attempt(q: str, t: str, a: str | None, rng: random.Random):
+    return q, t, None
+
+
+def _truncated(q: str, t: str, a: str | None, rng: random.Random):
+    lines = t.split("\n")
+    return q, "\n".join(lines[: max(1, len(lines) // 2)]) + "\n**", a
+
+
+GARBLES: dict[str, Callable] = {
+    "image": _image,
+    "asy": _asy,
+    "bold_digit": _bold_digit,
+    "p_label": _p_label,
+    "missing_attempt": _missing_attempt,
+    "truncated": _truncated,
+}

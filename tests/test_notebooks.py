@@ -46,6 +46,11 @@ def monkeypatch_module():
 def test_notebook_runs_with_smoke_profile(name, smoke_env):
     out = run_notebook(name, profile="smoke", output_dir=str(smoke_env), root=ROOT, progress=False)
     assert out.exists()
+    executed = nbformat.read(out, as_version=4)
+    figures = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if "image/png" in o.get("data", {})]
+    if any("plot" in c.source for c in executed.cells if c.cell_type == "code"):
+        assert figures, f"{name}: the notebook plots, but no figure reached the executed copy"
     paper = paper_of(name)
     metrics = json.loads((smoke_env / "smoke" / paper / "metrics.json").read_text())
     assert metrics["environment"]["profile"] == "smoke"

@@ -16,6 +16,7 @@ NOTEBOOK_DIR = "notebooks"
 ALIASES = {"world": "tiny_world"}
 PAPER_OF = {"tiny_world": "world"}  # notebook name -> the runs/<profile>/<paper>/ folder it writes
 PROFILES = ("smoke", "tiny", "paper")
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # an inherited MPLBACKEND=Agg would drop every figure
 _NAME = re.compile(r"^(\d\d)_(.+)\.ipynb$")
 
 
@@ -83,6 +84,8 @@ def run_notebook(
     failed = final.with_suffix(".failed.ipynb")
     _set_kernel_env()
     final.parent.mkdir(parents=True, exist_ok=True)
+    saved_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = INLINE_BACKEND  # the kernel inherits it: figures land in the executed notebook
     with tempfile.TemporaryDirectory(prefix=f".{final.stem}.", dir=final.parent) as tmp:
         executed = Path(tmp) / source.name
         try:
@@ -97,15 +100,24 @@ def run_notebook(
                 f"{source.relative_to(root)}: cell {exc.cell_index} (execution count {exc.exec_count}) failed "
                 f"with {exc.ename}: {exc.evalue}. Partial output: {failed}"
             ) from exc
+        finally:
+            _restore("MPLBACKEND", saved_backend)
         os.replace(executed, final)  # only a fully executed notebook gets the final name
     failed.unlink(missing_ok=True)
     return final
+
+
+def _restore(key: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = value
 
 
 def _set_kernel_env() -> None:
     """The kernel inherits these: offline hub, quiet tokenizers, the repo on the import path of tools."""
     for key, value in {
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false", "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "TOKENIZERS_PARALLELISM": "false", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }.items():
         os.environ.setdefault(key, value)

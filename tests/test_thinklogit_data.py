@@ -1,0 +1,71 @@
+"""ThinkLogit data: prompt rendering, hub registry conversions (fed rows, no network), world sets and SFT/DPO split."""
+
+from __future__ import annotations
+
+import pytest
+
+from longthink.thinklogit.data import (
+    HUB_SETS,
+    DataError,
+    hub_questions,
+    render,
+    well_formed_trace,
+    world_questions,
+    world_training,
+)
+from longthink.thinklogit.schema import MATH_PROMPT
+
+WORLD = "<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_render_the_cards_prompt():
+    text = render(MATH_PROMPT, "What is 1+1?")
+    assert text == "Solve the following math problem. Put your final answer within \\boxed{}.\n\nQuestion: What is 1+1?"
+    with pytest.raises(DataError, match="question"):
+        render("no placeholder", "x")
+
+
+def test_hub_sets_convert_fed_rows():
+    rows = {
+        "aime2024": [{"problem": " Find x. ", "answer": 204}],
+        "math_l5": [{"problem": "easy", "answer": "1", "level": 2}, {"problem": "hard", "answer": "\\frac12", "level": 5}],
+        "gpqa_diamond": [{"Question": "Which?", "Correct Answer": "right", "Incorrect Answer 1": "w1",
+                          "Incorrect Answer 2": "w2", "Incorrect Answer 3": "w3"}],
+        "math_train_l45": [{"problem": "p", "solution": "so \\boxed{\\frac{1}{2}}", "level": "Level 4"},
+                           {"problem": "q", "solution": "\\boxed{3}", "level": "Level 2"}],
+    }
+    loader = lambda name: (lambda spec: rows[name])  # noqa: E731
+    aime = hub_questions("aime2024", template=MATH_PROMPT, loader=loader("aime2024"))
+    assert aime[0].question == "Find x." and aime[0].answer == "204" and aime[0].prompt.endswith("Question: Find x.")
+    l5 = hub_questions("math_l5", template=MATH_PROMPT, loader=loader("math_l5"))
+    assert [q.question for q in l5] == ["hard"] and l5[0].difficulty == 5
+    gpqa = hub_questions("gpqa_diamond", template=MATH_PROMPT, loader=loader("gpqa_diamond"))[0]
+    letter = gpqa.answer
+    assert f"{letter}) right" in gpqa.question and "single letter from A to D" in gpqa.prompt
+    train = hub_questions("math_train_l45", template=MATH_PROMPT, difficulties=[4, 5], loader=loader("math_train_l45"))
+    assert [(q.question, q.answer) for q in train] == [("p", "\\frac{1}{2}")]
+    with pytest.raises(DataError, match="unknown hub benchmark"):
+        hub_questions("aime1999", template=MATH_PROMPT)
+    assert {"aime2024", "aime2025", "amc23", "math_l5", "gpqa_diamond", "math_train_l45"} <= set(HUB_SETS)
+
+
+def test_world_sets_and_training_split():
+    qs = world_questions("by_difficulty", profile="smoke", template=WORLD, limit=6)
+    assert len(qs) == 6 and sorted({q.difficulty for q in qs}) == [1, 2, 3]  # stratified over difficulties
+    assert qs[0].prompt == WORLD.replace("{question}", qs[0].question)
+    with pytest.raises(DataError, match="unknown world benchmark"):
+        world_questions("aime", profile="smoke", template=WORLD)
+    sft, dpo = world_training(profile="smoke", template=WORLD, n_traces=50, only_correct=True, n_dpo=10,
+                              dpo_difficulties=[3])
+    assert len(sft) == 50 and len(dpo) == 10
+    assert all(r["completion"].startswith("<|im_start|>think\n") and "\nAnswer: " in r["completion"] for r in sft)
+    assert all(q.difficulty == 3 for q in dpo)
+    sft_questions = {r["prompt"] for r in sft}
+    assert not any(q.prompt in sft_questions for q in dpo)  # disjoint
+
+
+def test_trace_filter():
+    assert well_formed_trace("a+4:3=7\nWait, a+4:3=7\nb*3:7=1", "1")
+    assert not well_formed_trace("**Step**3 a+4:3=7", "7")
+    assert not well_formed_trace("a+4:3=7\nb*3:7=1\n**", "1")
+    assert not well_formed_trace("a+4:3=7", None)

@@ -1,0 +1,254 @@
+"""Questions for ThinkLogit: evaluation benchmarks, DPO training prompts and the guider's SFT traces.
+
+Two sources behind one record type (:class:`Question`):
+
+* ``hub`` (paper profile): the card's benchmarks (AIME 2024, AIME 2025, AMC 2023, MATH500 level 5, GPQA-Diamond)
+  and MATH train levels 4-5 for the DPO rollouts, each read by a registry entry (``HUB_SETS``).
+* ``world`` (tiny/smoke): the tiny world's held-out sets (``by_difficulty`` is the MATH500 analog, ``hard`` the
+  AIME analog) and its pool (questions with long teacher traces).
+
+Prompts are rendered from one template per run (the card's ``math_instr``; the world's chat prompt), identical
+for target, guider and guider base: the guider base never gets a prompt of its own.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+# upstream eval/gsm/run_eval.py gpqa_instr (a single boxed letter)
+GPQA_PROMPT = ("Solve the following problem. You must choose only one option from A to D. Your final answer should "
+               "be a single letter from A to D, in the form \\boxed{{answer}}, at the end of your response.\n\n"
+               "Question: {question}")
+WORLD_PROMPT = "<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"  # the world's chat prompt
+WORLD_STEP = re.compile(r"^(?:Wait, )?[a-z0-9+*:-]+=\d$")  # a step line (e.g. ``f+4:3=7``), maybe after "Wait, "
+
+
+class DataError(ValueError):
+    """Unknown benchmark or source, or a template without ``{question}``."""
+
+
+@dataclass
+class Question:
+    id: str
+    benchmark: str
+    question: str
+    answer: str
+    prompt: str = ""
+    difficulty: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def render(template: str, question: str) -> str:
+    if "{question}" not in template:
+        raise DataError(f"prompt_template must contain '{{question}}', got {template!r}")
+    return template.replace("{{", "\x00").replace("}}", "\x01").replace("{question}", question) \
+        .replace("\x00", "{").replace("\x01", "}")
+
+
+# ------------------------------------------------------------------------------------------------ hub sets
+@dataclass(frozen=True)
+class HubSet:
+    """How to read one hub dataset into Questions (paper profile; not exercised offline)."""
+
+    path: str
+    split: str
+    question: str = "problem"
+    answer: str = "answer"
+    config: str | None = None
+    convert: Callable[[dict, int], tuple[str, str]] | None = None  # row, index -> (question, gold)
+    keep: Callable[[dict, list[int]], bool] | None = None  # row, difficulties -> keep?
+    template: str | None = None  # overrides the run's template (GPQA)
+    level: Callable[[dict], int | None] = field(default=lambda row: None)
+
+
+def _gpqa_row(row: dict, index: int) -> tuple[str, str]:
+    """GPQA: the correct answer and three distractors in a seeded order; gold is the letter."""
+    choices = [row["Correct Answer"], row["Incorrect Answer 1"], row["Incorrect Answer 2"], row["Incorrect Answer 3"]]
+    order = list(range(4))
+    random.Random(index).shuffle(order)
+    lines = [f"{'ABCD'[i]}) {choices[j].strip()}" for i, j in enumerate(order)]
+    return f"{row['Question'].strip()}\n\n" + "\n".join(lines), "ABCD"[order.index(0)]
+
+
+def _math_level(row: dict) -> int | None:
+    level = row.get("level")
+    if isinstance(level, int):
+        return level
+    digits = re.findall(r"\d+", str(level or ""))
+    return int(digits[-1]) if digits else None
+
+
+def _math_solution_answer(row: dict, index: int) -> tuple[str, str]:
+    from longthink.grading import extract_answer
+
+    return row["problem"], extract_answer(row["solution"]) or ""
+
+
+HUB_SETS: dict[str, HubSet] = {
+    "aime2024": HubSet("HuggingFaceH4/aime_2024", "train"),
+    "aime2025": HubSet("yentinglin/aime_2025", "train"),
+    "amc23": HubSet("math-ai/amc23", "test", question="question"),
+    "math_l5": HubSet("HuggingFaceH4/MATH-500", "test", keep=lambda row, levels: _math_level(row) == 5,
+                      level=_math_level),
+    "gpqa_diamond": HubSet("Idavidrein/gpqa", "train", config="gpqa_diamond", convert=_gpqa_row,
+                           template=GPQA_PROMPT),
+    "math_train_l45": HubSet("DigitalLearningGmbH/MATH-lighteval", "train", convert=_math_solution_answer,
+                             keep=lambda row, levels: _math_level(row) in levels, level=_math_level),
+}
+
+
+def _hub_rows(spec: HubSet) -> list[dict]:
+    from datasets import load_dataset
+
+    return list(load_dataset(spec.path, spec.config, split=spec.split))
+
+
+def hub_questions(name: str, *, template: str, limit: int = 0, difficulties: list[int] | None = None,
+                  loader: Callable[[HubSet], list[dict]] = _hub_rows) -> list[Question]:
+    """Questions of hub set ``name`` (``loader`` is injectable so tests can feed rows)."""
+    if name not in HUB_SETS:
+        raise DataError(f"unknown hub benchmark {name!r}; known: {sorted(HUB_SETS)}")
+    spec = HUB_SETS[name]
+    out = []
+    for i, row in enumerate(loader(spec)):
+        if spec.keep is not None and not spec.keep(row, list(difficulties or [])):
+            continue
+        q, a = spec.convert(row, i) if spec.convert else (str(row[spec.question]), str(row[spec.answer]))
+        out.append(Question(f"{name}/{i}", name, q.strip(), str(a).strip(), render(spec.template or template, q.strip()),
+                            spec.level(row)))
+        if limit and len(out) >= limit:
+            break
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- world sets
+def _stratified(rows: list[dict], limit: int) -> list[dict]:
+    """The first rows of each difficulty, round-robin, until ``limit`` (keeps every difficulty represented)."""
+    if not limit or limit >= len(rows):
+        return rows
+    by_k: dict[int, list[dict]] = {}
+    for r in rows:
+        by_k.setdefault(int(r["difficulty"]), []).append(r)
+    out, i = [], 0
+    while len(out) < limit:
+        for k in sorted(by_k):
+            if i < len(by_k[k]) and len(out) < limit:
+                out.append(by_k[k][i])
+        i += 1
+    return out
+
+
+def world_questions(name: str, *, profile: str, template: str, limit: int = 0) -> list[Question]:
+    """The world's held-out set ``name`` ("by_difficulty" or "hard"), stratified by difficulty if limited."""
+    from longthink.world.pool import eval_sets
+
+    sets = eval_sets(profile=profile, as_rows=True)
+    if name not in sets:
+        raise DataError(f"unknown world benchmark {name!r}; known: {sorted(sets)}")
+    rows = _stratified(list(sets[name]), limit)
+    return [Question(f"{name}/{i}", name, r["question"], str(r["answer"]), render(template, r["question"]),
+                     int(r["difficulty"])) for i, r in enumerate(rows)]
+
+
+def well_formed_trace(thinking: str, attempt: str | None) -> bool:
+    """A world trace every line of which is a step (``f+4:3=7``, optionally after ``Wait, ``), with an attempt."""
+    lines = (thinking or "").split("\n")
+    return attempt is not None and bool(lines) and all(WORLD_STEP.match(line) for line in lines)
+
+
+def _s1_completion(thinking: str, attempt: str) -> str:
+    from longthink.world.teacher import s1_assistant
+
+    return s1_assistant(thinking, attempt)
+
+
+# How a long trace becomes the guider's SFT completion. "plain" keeps every step and re-check but drops s1's
+# think/answer delimiters: the tiny target never wrote a chat delimiter, and at the first token its logit for
+# <|im_start|> sits below the digits, so a delimiter-first guider made T + (G - B) start with a digit (measured:
+# ThinkLogit 0.10 vs target 0.55); in the target's own surface the delta only has to say "keep going".
+COMPLETION_FORMATS = {
+    "s1": _s1_completion,
+    "plain": lambda thinking, attempt: f"{thinking}\nAnswer: {attempt}",
+}
+
+
+# keep_rechecks=False (tiny profile): traces with "Wait" re-checks are dropped from the guider's SFT. Measured on
+# the v4 tiny world (120 questions): with them, T + (G - B) wrote a "Wait, " the target had never seen and then a
+# garbled re-check line ("Wait, j-4=8"), ThinkLogit 0.16-0.21 vs target 0.46; without them the delta only makes
+# the target keep writing steps past its habitual three, ThinkLogit 0.54.
+def world_training(*, profile: str, template: str, n_traces: int, only_correct: bool, n_dpo: int,
+                   dpo_difficulties: list[int], completion_format: str = "s1",
+                   keep_rechecks: bool = True) -> tuple[list[dict], list[Question]]:
+    """Guider SFT rows (prompt/completion) from the front of the pool, DPO prompts from its back (disjoint).
+
+    ``only_correct`` is the R1-Distill recipe's rejection sampling: keep traces whose attempt grades correct
+    (``longthink.grading``) and whose every line is a well-formed step.
+    """
+    from longthink.grading import grade
+    from longthink.world.pool import build_pool
+
+    if completion_format not in COMPLETION_FORMATS:
+        raise DataError(f"unknown completion_format {completion_format!r}; known: {sorted(COMPLETION_FORMATS)}")
+    fmt = COMPLETION_FORMATS[completion_format]
+    pool = build_pool(profile=profile).to_list()
+    sft, used = [], set()
+    for row in pool:
+        if len(sft) >= n_traces:
+            break
+        thinking, attempt = row["thinking_trajectories"][0], row["attempt"]
+        if only_correct and not (well_formed_trace(thinking, attempt) and grade(f"Answer: {attempt}", row["answer"])):
+            continue
+        if not keep_rechecks and "Wait" in thinking:
+            continue
+        sft.append({"prompt": render(template, row["question"]), "completion": fmt(thinking, attempt or ""),
+                    "difficulty": int(row["difficulty"])})
+        used.add(row["question"])
+    dpo = []
+    for i, row in enumerate(reversed(pool)):
+        if len(dpo) >= n_dpo:
+            break
+        if row["question"] in used or int(row["difficulty"]) not in dpo_difficulties or row["flaw"] in ("image", "asy", "p_label"):
+            continue
+        dpo.append(Question(f"pool/{len(pool) - 1 - i}", "pool", row["question"], str(row["answer"]),
+                            render(template, row["question"]), int(row["difficulty"])))
+    return sft, dpo
+
+
+# --------------------------------------------------------------------------------------------------- entry
+def load_questions(data, *, profile: str) -> dict[str, list[Question]]:
+    """Evaluation questions per benchmark for a ``thinklogit.data`` stage."""
+    kit = data.kit if hasattr(data, "kit") else data
+    out = {}
+    for name in kit.benchmarks:
+        if kit.source == "world":
+            out[name] = world_questions(name, profile=profile, template=kit.prompt_template, limit=kit.max_per_benchmark)
+        elif kit.source == "hub":
+            out[name] = hub_questions(name, template=kit.prompt_template, limit=kit.max_per_benchmark)
+        else:
+            raise DataError(f"thinklogit.data source must be 'hub' or 'world', got {kit.source!r}")
+    return out
+
+
+def load_training(data, guider, *, profile: str, train_guider: bool) -> tuple[list[dict], list[Question]]:
+    """Guider SFT rows (world only, when the guider is trained here) and the DPO rollout prompts.
+
+    hub: no SFT rows (the paper's guider, R1-Distill-Qwen-1.5B, exists) and MATH train levels 4-5 as prompts;
+    world: disjoint slices of the pool (SFT from the front, DPO prompts from the back).
+    """
+    kit = data.kit if hasattr(data, "kit") else data
+    gkit = guider.kit if hasattr(guider, "kit") else guider
+    if kit.source == "world":
+        return world_training(profile=profile, template=kit.prompt_template,
+                              n_traces=gkit.n_traces if train_guider else 0, only_correct=gkit.only_correct,
+                              n_dpo=kit.n_dpo_prompts, dpo_difficulties=kit.dpo_difficulties,
+                              completion_format=gkit.completion_format, keep_rechecks=gkit.keep_rechecks)
+    if train_guider:
+        raise DataError("training the guider needs long traces: only the 'world' source provides them; at paper "
+                        "scale set stages.models.guider to an existing guider (deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B)")
+    return [], hub_questions(kit.dpo_prompts, template=kit.prompt_template, limit=kit.n_dpo_prompts,
+                             difficulties=kit.dpo_difficulties)

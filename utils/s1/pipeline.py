@@ -20,7 +20,7 @@ PAPER = "s1"
 
 # ------------------------------------------------------------------------------------------------- inputs
 def use_threads(n: int) -> None:
-    """Set torch's thread count when a stage asks for it (0 leaves torch's default)."""
+    """Set torch's thread count for the stages that follow (0 leaves torch's default); see ``torch_threads``."""
     if n and n > 0:
         import torch
 

@@ -8,7 +8,6 @@ include the hashes of the stages it reads from, so a change upstream reruns ever
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from longthink.thinklogit.data import Question
 from longthink.thinklogit.guided import Guidance
 from longthink.thinklogit.systems import Models, Sample
+from longthink.training import torch_threads
 
 RECIPE = "recipes/thinklogit.yaml"
 PAPER = "thinklogit"
@@ -44,19 +44,6 @@ def setup(profile: str = "tiny", *, seed: int = 0, output_dir: str = "runs", ove
     recipe = load_recipe(recipe_path, profile=profile, overrides={"seed": seed, **(overrides or {})})
     set_seed(recipe.seed)
     return Context(recipe, Run(profile, PAPER, root=output_dir), profile, recipe.seed, {})
-
-
-@contextlib.contextmanager
-def _threads(n: int):
-    import torch
-
-    old = torch.get_num_threads()
-    if n > 0:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _settings(ctx: Context, *stages: str, **extra) -> dict:
@@ -117,7 +104,7 @@ def train_guider(ctx: Context, data: dict) -> dict:
         ctx.hashes["guider"] = models.guider
         return {"path": models.guider, "trained": False}
     stage = ctx.run.stage("guider", _settings(ctx, "models", "guider"))
-    with _threads(models.threads):
+    with torch_threads(models.threads):
         result = stage.run(lambda tmp: sft(base=models.guider_base, rows=data["sft"], stage=ctx.stage("guider"),
                                            profile=ctx.profile, out_dir=tmp, seed=ctx.seed))
     ctx.hashes["guider"] = stage.hash
@@ -173,7 +160,7 @@ def make_rollouts(ctx: Context, data: dict, models: Models) -> dict:
     def build(tmp: Path) -> dict:
         settings = _override(ev, batch_size=kit.batch_size)
         samples = {}
-        with _threads(ctx.stage("models").kit.threads):
+        with torch_threads(ctx.stage("models").kit.threads):
             for i, source in enumerate(kit.sources):
                 samples[source], _ = sample_system(source, models, data["dpo"], k=kit.rollouts_per_source,
                                                    settings=settings, seed=ctx.seed * 1000 + 500 + i)
@@ -202,7 +189,7 @@ def train_dpo(ctx: Context, guider_path: str, rollouts: dict) -> dict:
 
     stage = ctx.run.stage("dpo", _settings(ctx, "dpo"))
     pairs = _read_jsonl(Path(rollouts["pairs_path"]))
-    with _threads(ctx.stage("models").kit.threads):
+    with torch_threads(ctx.stage("models").kit.threads):
         result = stage.run(lambda tmp: dpo(guider_path=guider_path, pairs=pairs, stage=ctx.stage("dpo"),
                                            out_dir=tmp, seed=ctx.seed))
     ctx.hashes["dpo"] = stage.hash
@@ -221,7 +208,7 @@ def evaluate_systems(ctx: Context, data: dict, models: Models) -> dict:
 
     def build(tmp: Path) -> dict:
         out, rows = {}, []
-        with _threads(ctx.stage("models").kit.threads):
+        with torch_threads(ctx.stage("models").kit.threads):
             for name in ev.systems:
                 samples, stats = sample_system(name, models, questions, k=ev.k, settings=ev, seed=ctx.seed)
                 rows += [s.as_dict() for s in samples]
@@ -254,7 +241,7 @@ def sweep(ctx: Context, data: dict, models: Models) -> list[dict]:
         points = [("alpha", a, Guidance(alpha=a, warmup=ev.warmup)) for a in kit.alphas]
         points += [("warmup", w, Guidance(alpha=ev.alpha, warmup=w)) for w in kit.warmups]
         rows = []
-        with _threads(ctx.stage("models").kit.threads):
+        with torch_threads(ctx.stage("models").kit.threads):
             for axis, value, guidance in points:
                 samples, _ = sample_system("thinklogit", models, questions, k=kit.k, settings=ev, seed=ctx.seed,
                                            guidance=guidance, progress=False)
@@ -284,7 +271,7 @@ def time_overhead(ctx: Context, data: dict, models: Models) -> dict:
 
         sampler = Sampler(temperature=ev.temperature, top_p=ev.top_p, max_new_tokens=kit.new_tokens,
                           repeat_limit=ev.repeat_limit)
-        with _threads(ctx.stage("models").kit.threads):
+        with torch_threads(ctx.stage("models").kit.threads):
             return time_decoding(models.target, models.guider, models.base, prompts, eos_ids=models.eos_ids,
                                  pad_id=models.tokenizer.pad_token_id, new_tokens=kit.new_tokens, repeats=kit.repeats,
                                  sampler=sampler, guidance=Guidance(alpha=ev.alpha, warmup=0), naive=kit.naive,

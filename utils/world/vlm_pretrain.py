@@ -453,6 +453,8 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
     }
     metrics["world/vlm_describe_acc_train_resolution"] = describe_by_res[settings.train_resolution]
     metrics["world/vlm_describe_acc_shifted_resolution"] = describe_by_res[shifted]
+    # what test-time resolution scaling can recover (issue 6 asks for >= 0.05)
+    metrics["world/vlm_resolution_drop"] = metrics["world/vlm_acc_train_resolution"] - metrics["world/vlm_acc_shifted_resolution"]
     if include_multi_step:
         metrics["world/vlm_acc_multi_step_direct"] = float(np.mean([by_kind[k] for k in MULTI_STEP_KINDS]))
     build = build_result(path)

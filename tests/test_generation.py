@@ -54,3 +54,16 @@ def test_bad_arguments(model_and_tok, kwargs, message):
     model, tok = model_and_tok
     with pytest.raises(ValueError, match=message):
         generate(model, tok, ["a"], **kwargs)
+
+
+def test_sample_token_greedy_seeded_and_top_p():
+    import torch
+
+    from longthink.generation import sample_token
+
+    logits = torch.tensor([[0.0, 3.0, 1.0, 2.5], [5.0, 0.0, 0.0, 0.0]])
+    assert sample_token(logits, temperature=0).tolist() == [1, 0]
+    draws = [sample_token(logits, temperature=1.0, generator=torch.Generator().manual_seed(3)).tolist() for _ in range(2)]
+    assert draws[0] == draws[1]
+    # a top-p this small keeps only the most likely token, whatever the temperature
+    assert sample_token(logits, temperature=5.0, top_p=0.01, generator=torch.Generator().manual_seed(0)).tolist() == [1, 0]

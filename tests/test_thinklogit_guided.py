@@ -7,6 +7,8 @@ import warnings
 import pytest
 import torch
 
+from longthink.generation import top_p_filter
+
 from longthink.thinklogit.guided import (
     Guidance,
     Sampler,
@@ -15,7 +17,6 @@ from longthink.thinklogit.guided import (
     combine_logits,
     generate,
     generate_all,
-    top_p_filter,
 )
 
 CORPUS = ["Question: a = 3 + 4. What is a? Wait, check: 3 + 4 = 7. Answer: \\boxed{7}"] * 20

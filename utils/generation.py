@@ -106,3 +106,32 @@ def generate(
         result.num_tokens.append(n)
         result.stopped.append(stopped)
     return result
+
+
+def top_p_filter(logits, top_p: float):
+    """Set logits outside the smallest set of tokens with cumulative probability >= top_p to -inf."""
+    import torch
+
+    if top_p >= 1.0:
+        return logits
+    sorted_logits, sorted_idx = torch.sort(logits, descending=True, dim=-1)
+    cum = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
+    remove = cum > top_p
+    remove[..., 1:] = remove[..., :-1].clone()  # keep the token that crosses the threshold
+    remove[..., 0] = False
+    mask = torch.zeros_like(remove).scatter(-1, sorted_idx, remove)
+    return logits.masked_fill(mask, float("-inf"))
+
+
+def sample_token(logits, *, temperature: float, top_p: float = 1.0, generator=None):
+    """Temperature, then top-p, then a multinomial draw; greedy when ``temperature`` is 0.
+
+    The one sampler of the kit's hand-written decode loops (s1's budget forcing, ThinkLogit's guided decoding).
+    The draw runs on the CPU, where the seeded ``generator`` lives, and returns to the logits' device.
+    """
+    import torch
+
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(top_p_filter(logits.float() / temperature, top_p), dim=-1)
+    return torch.multinomial(probs.cpu(), num_samples=1, generator=generator).squeeze(-1).to(logits.device)

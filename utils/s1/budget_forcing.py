@@ -243,16 +243,9 @@ class HFBackend:
 
     @staticmethod
     def _choose(logits, s: ForcingSettings, generator):
-        import torch
+        from longthink.generation import sample_token
 
-        if s.temperature == 0:
-            return logits.argmax(-1)
-        probs = torch.softmax(logits.float() / s.temperature, dim=-1)
-        if s.top_p < 1:
-            sorted_p, order = probs.sort(dim=-1, descending=True)
-            keep = sorted_p.cumsum(-1) - sorted_p < s.top_p
-            probs = torch.zeros_like(probs).scatter(-1, order, sorted_p * keep)
-        return torch.multinomial(probs.cpu(), 1, generator=generator).flatten().to(logits.device)
+        return sample_token(logits, temperature=s.temperature, top_p=s.top_p, generator=generator)
 
     def _collect(self, tokens, segments, s: ForcingSettings, waits, ended_by) -> list[ForcedOutput]:
         out = []

@@ -23,6 +23,8 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from longthink.generation import sample_token
+
 STOP_REASONS = ("eos", "repeat", "length")
 
 
@@ -161,30 +163,9 @@ def combine_logits(target, guider=None, base=None, *, alpha: float = 1.0):
     return z
 
 
-def top_p_filter(logits, top_p: float):
-    """Set logits outside the smallest set of tokens with cumulative probability >= top_p to -inf."""
-    import torch
-
-    if top_p >= 1.0:
-        return logits
-    sorted_logits, sorted_idx = torch.sort(logits, descending=True, dim=-1)
-    cum = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
-    remove = cum > top_p
-    remove[..., 1:] = remove[..., :-1].clone()  # keep the token that crosses the threshold
-    remove[..., 0] = False
-    mask = torch.zeros_like(remove).scatter(-1, sorted_idx, remove)
-    return logits.masked_fill(mask, float("-inf"))
-
-
 def sample_next(logits, sampler: Sampler, generator=None):
     """Temperature, then top-p, then a multinomial draw (greedy when temperature is 0)."""
-    import torch
-
-    if sampler.temperature == 0:
-        return logits.argmax(dim=-1)
-    scaled = top_p_filter(logits / sampler.temperature, sampler.top_p)
-    probs = torch.softmax(scaled, dim=-1)
-    return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
+    return sample_token(logits, temperature=sampler.temperature, top_p=sampler.top_p, generator=generator)
 
 
 # ------------------------------------------------------------------------------------------------ decoding

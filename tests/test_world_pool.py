@@ -32,7 +32,7 @@ def test_pool_mixes_difficulties_domains_flaws_and_wrong_answers(pool):
     assert 0.02 < len(flaws) / len(pool) < 0.2
     wrong = sum(not c for c in pool["teacher_correct"])
     assert 0.05 < wrong / len(pool) < 0.5
-    assert any("Wait, " in t[0] for t in pool["thinking_trajectories"])
+    assert any("\nWait\n" in t[0] for t in pool["thinking_trajectories"])
 
 
 def test_clean_rows_are_consistent(pool):

@@ -76,8 +76,27 @@ def test_recheck_traces_say_wait_and_end_right():
     always = teacher.TeacherSettings(p_recheck=1, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0)
     for seed in range(20):
         trace = teacher.long_trace(p, random.Random(seed), always)
-        assert trace["thinking"].count("Wait, ") == 2 and trace["correct"]
-        assert trace["thinking"].split("\n")[-1] == "Wait, d-3:1=8"
+        lines = trace["thinking"].split("\n")
+        assert lines.count("Wait") == 2 == trace["rechecks"] and trace["correct"]
+        assert lines[-2:] == ["Wait", "d-3:1=8"]
+
+
+def test_recheck_surfaces_share_the_random_stream():
+    """Only the text of a re-check changes with the surface: the same seed gives the same slips and values."""
+    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
+    always = teacher.TeacherSettings(p_recheck=1, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0)
+    inline = teacher.TeacherSettings(p_recheck=1, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0,
+                                     recheck_surface="inline")
+    for seed in range(5):
+        own = teacher.long_trace(p, random.Random(seed), always)
+        old = teacher.long_trace(p, random.Random(seed), inline)
+        assert own["thinking"].replace("Wait\n", "Wait, ") == old["thinking"]
+        assert own["rechecks"] == old["rechecks"] == 2
+
+
+def test_unknown_recheck_surface_is_named():
+    with pytest.raises(ValueError, match="recheck_surface 'dash'.*known: \\['inline', 'own_line'\\]"):
+        teacher.TeacherSettings(recheck_surface="dash")
 
 
 def test_wrong_traces_end_wrong():
@@ -104,3 +123,20 @@ def test_step_drill_is_one_correct_step_anywhere():
         y = tasks.APPLY[op](int(x), d)
         assert completion == f"{label}{op}{d}:{x}={y}\nAnswer: {y}"
     assert seen == {"a", "b", "c", "d", "e"}
+
+
+def test_final_rechecks_repeat_up_to_the_maximum_from_the_same_draw():
+    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
+    once = teacher.TeacherSettings(p_recheck=0, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0)
+    upto4 = teacher.TeacherSettings(p_recheck=0, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0,
+                                    max_final_checks=4)
+    counts = set()
+    for seed in range(40):
+        one, many = teacher.long_trace(p, random.Random(seed), once), teacher.long_trace(p, random.Random(seed), upto4)
+        assert one["rechecks"] == 1 and many["correct"]
+        assert many["thinking"].split("\nWait\n")[1:] == ["d-3:1=8"] * many["rechecks"]
+        counts.add(many["rechecks"])
+    assert counts == {1, 2, 3, 4}
+    with pytest.raises(ValueError, match="max_final_checks must be an int >= 1, got 0"):
+        teacher.TeacherSettings(max_final_checks=0)
+

@@ -59,6 +59,16 @@ def pool_dataset(ref: str, profile: str):
     return load_dataset(ref, split="train")
 
 
+def pool_fingerprint(ref: str, profile: str) -> dict | str:
+    """What the pool depends on, for the curate stage's hash: the world's pool settings (teacher rates, re-check
+    surface), so a changed world pool re-curates; a hub pool is named by its id."""
+    if ref == "world:pool":
+        from longthink.world.settings import world_settings
+
+        return world_settings(profile).stage("pool").as_dict()
+    return ref
+
+
 def _student_tokenizer(recipe, profile: str):
     from longthink.models import load_tokenizer, resolve_model
 
@@ -98,7 +108,8 @@ def curate(recipe, profile: str, *, output_dir: str = "runs") -> dict:
             (tmp / f"{name}.jsonl").write_text("".join(json.dumps(r, default=str) + "\n" for r in rows))
         return {"funnel": funnel, "stats": stats, "sets": {k: len(v) for k, v in sets.items()}}
 
-    st = run.stage("curate", {"settings": stage.as_dict(), "seed": recipe.seed, "profile": profile})
+    st = run.stage("curate", {"settings": stage.as_dict(), "seed": recipe.seed, "profile": profile,
+                              "pool": pool_fingerprint(kit.pool, profile)})
     result = st.run(build)
     return {**result, "dir": str(st.dir), "hash": st.hash}
 

@@ -55,13 +55,16 @@ def tokenizer_corpus(*, size: int, seed: int, max_difficulty: int, domains) -> l
     """World text for the BPE: chat prompts, short answers, step drills and s1-format long traces."""
     from longthink.world.pretrain import prompt_text
     from longthink.world.tasks import make_problem
-    from longthink.world.teacher import long_trace, s1_assistant, short_completion, step_drill
+    from longthink.world.teacher import TeacherSettings, long_trace, s1_assistant, short_completion, step_drill
 
+    # The BPE was trained on the first re-check surface ("Wait, f+4:3=7"); kept so that the tokenizer, and every
+    # world model built on it, stays the same (the pool's own surface is a pool setting).
+    teacher = TeacherSettings(recheck_surface="inline")
     rng = random.Random(seed)
     corpus = []
     for _ in range(size):
         p = make_problem(rng, domain=rng.choice(list(domains)), difficulty=rng.randint(1, max_difficulty))
-        trace = long_trace(p, rng)
+        trace = long_trace(p, rng, teacher)
         q, c = step_drill(p, rng)
         corpus += [prompt_text(p.question) + short_completion(p), s1_assistant(trace["thinking"], trace["attempt"]),
                    prompt_text(q) + c]

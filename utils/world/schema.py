@@ -33,9 +33,12 @@ class PoolStage:
     pool_size: int = 20000
     p_recheck: float = 0.35
     p_final_check: float = 0.25
+    max_final_checks: int = 1
+    final_check_decay: float = 1.0
     p_wrong_base: float = 0.05
     p_wrong_per_step: float = 0.06
     p_garbled: float = 0.08
+    recheck_surface: str = "own_line"  # a key of longthink.world.teacher.RECHECK_SURFACES
 
 
 @stage_schema("world.eval")

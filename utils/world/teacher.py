@@ -14,6 +14,23 @@ computing a value in one token without restating its inputs stays near chance (n
   slip without noticing and end wrong (s1K kept 46% incorrect answers on purpose); a share are garbled the ways
   s1's quality filter looks for.
 
+A re-check is ``Wait`` on a line of its own, then the step redone in the ordinary step surface (``RECHECK_SURFACES``),
+and a final re-check repeats a geometric number of times (``final_check_count``). Both are what s1's budget forcing
+needs from the data; measured with s1's model on the hard set (``longthink run s1``):
+
+* The first surface, ``Wait, f+4:3=7``, put a space before the label, and the world's byte-level BPE then reads the
+  label as another token (``Ġf``, not ``f``) that no ordinary step and no question uses; a tiny model learns it from
+  the re-check lines of a 1K set only, and a forced ``Wait`` made the model invent labels (Wait x 0 / 1 / 2:
+  0.56 / 0.52 / 0.14). On its own line the re-check reuses the tokens of every other step.
+* With exactly one final re-check the model learned "re-check once or twice, then answer": a forced ``Wait`` beyond
+  that count was followed by the delimiter at once, or by "Answer:" inside the thinking (0.61 / 0.39 / 0.18 with
+  one; 0.91 / 0.91 / 0.78 with 1-4 equally likely, failing past the fourth). A geometric count with a long tail
+  (decay 0.4, chosen on the by-difficulty set, not the hard set) keeps the model's own count low while training
+  re-checks far past it, and the Wait curve goes flat (0.61 / 0.62 / 0.605).
+* A re-check copies the line above, so it fixes a slipped *value* but not a misread *operand*, and misread operands
+  are all the errors the tiny s1 model makes. Teaching the re-check to read the operand again (slips that misread
+  it) taught the model to misread: accuracy fell to 0.345.
+
 The SFT text follows the s1 card (``data/tokenization.py``): user = question; assistant =
 ``<|im_start|>think\\n{thinking}\\n<|im_start|>answer\\nAnswer: {attempt}`` then ``<|im_end|>``.
 """
@@ -72,10 +89,33 @@ class TeacherSettings:
     """How often the teacher slips and re-checks; probabilities per trace (wrong grows with difficulty)."""
 
     p_recheck: float = 0.35  # slip on one step, say "Wait", redo it correctly
-    p_final_check: float = 0.25  # after the last step, "Wait" and redo the last step (same value)
+    p_final_check: float = 0.25  # after the last step, "Wait" and redo the last step (same value) ...
+    max_final_checks: int = 1  # ... 1 to this many times, n with weight final_check_decay ** (n - 1)
+    final_check_decay: float = 1.0  # 1 = every count equally likely; < 1 = a geometric tail
     p_wrong_base: float = 0.05  # an unnoticed slip: the trace ends in a wrong answer ...
     p_wrong_per_step: float = 0.06  # ... with probability base + per_step * difficulty
     p_garbled: float = 0.08  # one of GARBLES applied (for the quality filter)
+    recheck_surface: str = "own_line"  # how a re-check line reads: a key of RECHECK_SURFACES
+
+    def __post_init__(self):
+        if not isinstance(self.max_final_checks, int) or self.max_final_checks < 1:
+            raise ValueError(f"TeacherSettings.max_final_checks must be an int >= 1, got {self.max_final_checks!r}")
+        if not 0 < self.final_check_decay <= 1:
+            raise ValueError(f"TeacherSettings.final_check_decay must be in (0, 1], got {self.final_check_decay!r}")
+        if self.recheck_surface not in RECHECK_SURFACES:
+            raise ValueError(f"TeacherSettings.recheck_surface {self.recheck_surface!r} is unknown; "
+                             f"known: {sorted(RECHECK_SURFACES)}")
+
+
+RECHECK_SURFACES: dict[str, Callable[[str], str]] = {
+    "own_line": lambda step: f"{WAIT}\n{step}",  # Wait, then the step redone on the next line
+    "inline": lambda step: f"{WAIT}, {step}",  # the first surface: the label becomes a space-prefixed token
+}
+
+
+def recheck(step: str, surface: str = "own_line") -> str:
+    """A re-check: ``Wait`` and the step ``step`` redone, in ``surface`` (a key of ``RECHECK_SURFACES``)."""
+    return RECHECK_SURFACES[surface](step)
 
 
 def step_line(label: str, x: int, op: str, d: int, y: int) -> str:
@@ -98,7 +138,7 @@ def long_trace(problem: Problem, rng: random.Random, settings: TeacherSettings =
         y = APPLY[op](x, d)
         if i == recheck_at and i != wrong_at:
             lines.append(step_line(label, x, op, d, _wrong_value(rng, y)))
-            lines.append(f"{WAIT}, " + step_line(label, x, op, d, y))
+            lines.append(recheck(step_line(label, x, op, d, y), settings.recheck_surface))
         elif i == wrong_at:
             y = _wrong_value(rng, y)  # unnoticed: the chain goes on from the wrong value
             lines.append(step_line(label, x, op, d, y))
@@ -106,15 +146,29 @@ def long_trace(problem: Problem, rng: random.Random, settings: TeacherSettings =
             lines.append(step_line(label, x, op, d, y))
         last = (label, x, op, d, y)
         x = y
-    if rng.random() < settings.p_final_check:
-        lines.append(f"{WAIT}, " + step_line(*last))
+    u = rng.random()
+    if u < settings.p_final_check:  # the count comes from the same draw: the random stream stays the same
+        for _ in range(final_check_count(u / settings.p_final_check, settings)):
+            lines.append(recheck(step_line(*last), settings.recheck_surface))
     attempt = str(x)
     return {
         "thinking": "\n".join(lines),
         "attempt": attempt,
         "correct": attempt == problem.answer,
-        "rechecks": sum(line.startswith(WAIT) for line in lines),
+        "rechecks": sum(line.startswith(WAIT) for line in "\n".join(lines).split("\n")),
     }
+
+
+def final_check_count(v: float, settings: TeacherSettings) -> int:
+    """How many times the last step is re-checked, for a uniform ``v`` in [0, 1) (inverse CDF of n = 1..max with
+    weight ``final_check_decay ** (n - 1)``)."""
+    weights = [settings.final_check_decay ** i for i in range(settings.max_final_checks)]
+    target, acc = v * sum(weights), 0.0
+    for n, w in enumerate(weights, start=1):
+        acc += w
+        if target < acc:
+            return n
+    return settings.max_final_checks
 
 
 def s1_assistant(thinking: str, attempt: str) -> str:

@@ -140,3 +140,24 @@ def test_final_rechecks_repeat_up_to_the_maximum_from_the_same_draw():
     with pytest.raises(ValueError, match="max_final_checks must be an int >= 1, got 0"):
         teacher.TeacherSettings(max_final_checks=0)
 
+
+
+def test_final_misread_slips_the_last_operand_and_every_recheck_reads_it_again():
+    p = tasks.parse_question("Mix 5:a+1,b*7,c+2,d*3.")
+    base = dict(p_recheck=0, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0, max_final_checks=3)
+    plain = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(**base))
+    slipped = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(**base, p_final_misread=1.0))
+    lines, clean = slipped["thinking"].split("\n"), plain["thinking"].split("\n")
+    first_wait = lines.index("Wait")
+    misread = lines[first_wait - 1]
+    assert clean[first_wait - 1] == "d*3:4=2" and lines[first_wait + 1] == "d*3:4=2"
+    assert misread.startswith("d*") and misread[2] in "79" and misread[3:6] == ":4="
+    assert tasks.APPLY["*"](4, int(misread[2])) == int(misread[-1])  # consistent with the misread operand
+    assert lines[:first_wait - 1] == clean[:first_wait - 1] and lines[first_wait:] == clean[first_wait:]
+    assert slipped["correct"] and slipped["attempt"] == p.answer
+    # the slip has its own random stream: the traces that follow are the same with or without it
+    rng_a, rng_b = random.Random(1), random.Random(1)
+    for _ in range(3):
+        teacher.long_trace(p, rng_a, teacher.TeacherSettings(**base))
+        teacher.long_trace(p, rng_b, teacher.TeacherSettings(**base, p_final_misread=1.0))
+    assert rng_a.random() == rng_b.random()

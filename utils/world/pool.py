@@ -112,6 +112,7 @@ def build_pool(size: int | None = None, *, profile: str = "tiny", seed: int | No
     held_out = [r["question"] for rows in eval_sets(profile=profile, seed=seed, as_rows=True).values() for r in rows]
     teacher = TeacherSettings(p_recheck=pool.p_recheck, p_final_check=pool.p_final_check,
                               max_final_checks=pool.max_final_checks, final_check_decay=pool.final_check_decay,
+                              p_final_misread=pool.p_final_misread,
                               p_wrong_base=pool.p_wrong_base, p_wrong_per_step=pool.p_wrong_per_step,
                               p_garbled=pool.p_garbled, recheck_surface=pool.recheck_surface)
     rows = pool_rows(size=size or pool.pool_size, seed=seed, difficulties=range(1, tasks.max_difficulty + 1),

@@ -35,6 +35,7 @@ class PoolStage:
     p_final_check: float = 0.25
     max_final_checks: int = 1
     final_check_decay: float = 1.0
+    p_final_misread: float = 0.0
     p_wrong_base: float = 0.05
     p_wrong_per_step: float = 0.06
     p_garbled: float = 0.08

@@ -28,8 +28,11 @@ needs from the data; measured with s1's model on the hard set (``longthink run s
   (decay 0.4, chosen on the by-difficulty set, not the hard set) keeps the model's own count low while training
   re-checks far past it, and the Wait curve goes flat (0.61 / 0.62 / 0.605).
 * A re-check copies the line above, so it fixes a slipped *value* but not a misread *operand*, and misread operands
-  are all the errors the tiny s1 model makes. Teaching the re-check to read the operand again (slips that misread
-  it) taught the model to misread: accuracy fell to 0.345.
+  are all the errors the tiny s1 model makes. Teaching the re-check to read the operand again with misread slips
+  anywhere in the chain taught the model to misread (accuracy 0.345). ``p_final_misread`` misreads only the last
+  step before a final re-check: re-checks then read the question again and a forced Wait fixes some answers,
+  but on by_difficulty d4-5 it breaks as many and lowers accuracy, so the world keeps it off
+  (recipes/world.yaml has the figures).
 
 The SFT text follows the s1 card (``data/tokenization.py``): user = question; assistant =
 ``<|im_start|>think\\n{thinking}\\n<|im_start|>answer\\nAnswer: {attempt}`` then ``<|im_end|>``.
@@ -41,7 +44,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from longthink.world.tasks import APPLY, MODULUS, Problem
+from longthink.world.tasks import APPLY, MODULUS, OPERAND_DIGITS, Problem
 
 THINK = "<|im_start|>think"
 ANSWER = "<|im_start|>answer"
@@ -92,6 +95,7 @@ class TeacherSettings:
     p_final_check: float = 0.25  # after the last step, "Wait" and redo the last step (same value) ...
     max_final_checks: int = 1  # ... 1 to this many times, n with weight final_check_decay ** (n - 1)
     final_check_decay: float = 1.0  # 1 = every count equally likely; < 1 = a geometric tail
+    p_final_misread: float = 0.0  # of the traces with a final re-check: the last step's operand misread at first
     p_wrong_base: float = 0.05  # an unnoticed slip: the trace ends in a wrong answer ...
     p_wrong_per_step: float = 0.06  # ... with probability base + per_step * difficulty
     p_garbled: float = 0.08  # one of GARBLES applied (for the quality filter)
@@ -148,6 +152,11 @@ def long_trace(problem: Problem, rng: random.Random, settings: TeacherSettings =
         x = y
     u = rng.random()
     if u < settings.p_final_check:  # the count comes from the same draw: the random stream stays the same
+        misread = random.Random(f"misread-{problem.question}")  # its own stream: switching it on changes no other trace
+        if settings.p_final_misread and k - 1 not in (recheck_at, wrong_at) and misread.random() < settings.p_final_misread:
+            label, x0, op, d, y = last
+            bad = misread.choice([o for o in OPERAND_DIGITS[op] if o != d])
+            lines[-1] = step_line(label, x0, op, bad, APPLY[op](x0, bad))  # the chunk misread; the re-check reads it again
         for _ in range(final_check_count(u / settings.p_final_check, settings)):
             lines.append(recheck(step_line(*last), settings.recheck_surface))
     attempt = str(x)

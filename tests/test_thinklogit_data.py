@@ -55,17 +55,38 @@ def test_world_sets_and_training_split():
     assert qs[0].prompt == WORLD.replace("{question}", qs[0].question)
     with pytest.raises(DataError, match="unknown world benchmark"):
         world_questions("aime", profile="smoke", template=WORLD)
-    sft, dpo = world_training(profile="smoke", template=WORLD, n_traces=50, only_correct=True, n_dpo=10,
-                              dpo_difficulties=[3])
-    assert len(sft) == 50 and len(dpo) == 10
+    sft, dpo, dev = world_training(profile="smoke", template=WORLD, n_traces=50, only_correct=True, n_dpo=10,
+                                   dpo_difficulties=[3])
+    assert len(sft) == 50 and len(dpo) == 10 and dev == []
     assert all(r["completion"].startswith("<|im_start|>think\n") and "\nAnswer: " in r["completion"] for r in sft)
     assert all(q.difficulty == 3 for q in dpo)
     sft_questions = {r["prompt"] for r in sft}
     assert not any(q.prompt in sft_questions for q in dpo)  # disjoint
 
 
+def test_dev_split_is_held_out_and_fixed():
+    from longthink.world.pool import eval_sets
+
+    kw = dict(profile="smoke", template=WORLD, n_traces=50, only_correct=True)
+    sft, dpo, dev = world_training(**kw, n_dpo=10, dpo_difficulties=[3], n_dev=12)
+    assert len(dev) == 12 and {q.benchmark for q in dev} == {"dev"} and len({q.difficulty for q in dev}) > 1
+    held = {r["question"] for rows in eval_sets(profile="smoke", as_rows=True).values() for r in rows}
+    sft_prompts = {r["prompt"] for r in sft}
+    assert not {q.question for q in dev} & ({q.question for q in dpo} | held)
+    assert not {q.prompt for q in dev} & sft_prompts
+    # the dev split does not move when the DPO prompts change
+    _, dpo2, dev2 = world_training(**kw, n_dpo=5, dpo_difficulties=[2], n_dev=12)
+    assert [q.id for q in dev2] == [q.id for q in dev] and all(q.difficulty == 2 for q in dpo2)
+    _, _, dev3 = world_training(**kw, n_dpo=0, dpo_difficulties=[2], n_dev=4, dev_difficulties=[1])
+    assert len(dev3) == 4 and all(q.difficulty == 1 for q in dev3)
+    with pytest.raises(DataError, match="n_dev_prompts"):
+        world_training(**kw, n_dpo=1, dpo_difficulties=[2], n_dev=-1)
+
+
 def test_trace_filter():
     assert well_formed_trace("a+4:3=7\nWait, a+4:3=7\nb*3:7=1", "1")
+    assert well_formed_trace("a+4:3=7\nWait\na+4:3=7\nb*3:7=1", "1")  # the world's own-line re-check
+    assert not well_formed_trace("a+4:3=7\nWaiting\nb*3:7=1", "1")
     assert not well_formed_trace("**Step**3 a+4:3=7", "7")
     assert not well_formed_trace("a+4:3=7\nb*3:7=1\n**", "1")
     assert not well_formed_trace("a+4:3=7", None)

@@ -62,3 +62,43 @@ def test_dpo_with_lora_trains_and_merges(tmp_path, tiny_model_dir):
     assert result["steps"] == 2 and result["trainable_parameters"] > 0
     model, _ = load_causal_lm(str(tmp_path / "model"))
     assert not any("lora" in name for name, _ in model.named_parameters())  # merged
+
+
+def test_first_step_cut_keeps_only_the_first_differing_line():
+    from longthink.thinklogit.dpo import cut_first_step
+
+    good, bad = "h+4:4=8\ni+3:8=1\nj+5:1=6\nAnswer: 6<E>", "h+4:4=8\ni+3:8=1\nj+2:1=3\nAnswer: 3<E>"
+    assert cut_first_step("P", good, bad) == ("Ph+4:4=8\ni+3:8=1\n", "j+5:1=6\n", "j+2:1=3\n")
+    assert cut_first_step("P", "a+1:1=2\nAnswer: 2<E>", "a+1:1=2\n...\nAnswer: 3<E>") == \
+        ("Pa+1:1=2\n", "Answer: 2<E>", "...\n")
+    assert cut_first_step("P", "a+1:1=2\n", "b+1:1=2\n") == ("P", "a+1:1=2\n", "b+1:1=2\n")
+    pairs, _ = build_pairs(_samples(), combos=COMBOS, max_pairs=100, balance=True, seed=0, eos_token="<E>",
+                           cut="first_step")
+    assert len(pairs) == 4 and all(p["chosen"] != p["rejected"] for p in pairs)
+    with pytest.raises(ValueError, match="unknown pair cut"):
+        build_pairs(_samples(), combos=COMBOS, max_pairs=5, balance=True, seed=0, cut="half")
+
+
+def test_pairs_are_tokenized_as_decoded_without_an_added_eos(tiny_model_dir):
+    from longthink.models import load_tokenizer
+    from longthink.thinklogit.dpo import tokenize_pairs
+
+    tok = load_tokenizer(tiny_model_dir)
+    pair = {"prompt": "Question: a = 3 + 4.\n", "chosen": "a+4:3=7\n", "rejected": "a+4:3=8\n"}
+    row = tokenize_pairs([pair], tok)[0]
+    assert row["prompt_ids"] == tok(pair["prompt"], add_special_tokens=False)["input_ids"]
+    assert tok.decode(row["chosen_ids"]) == pair["chosen"] and tok.decode(row["rejected_ids"]) == pair["rejected"]
+    assert tok.eos_token_id not in row["chosen_ids"] + row["rejected_ids"]
+
+
+def test_pairs_per_question_cap_keeps_distinct_pairs():
+    samples = {"guider": [_s("q1", "guider", True, 0), _s("q1", "guider", True, 0), _s("q1", "guider", False, 1),
+                          _s("q1", "guider", False, 2), _s("q1", "guider", False, 3)]}
+    pairs, counts = build_pairs(samples, combos=["guider>guider"], max_pairs=100, balance=True, seed=0)
+    assert counts["available"] == {"guider>guider": 6}  # 2 correct (the same text) x 3 wrong
+    pairs, counts = build_pairs(samples, combos=["guider>guider"], max_pairs=100, balance=True, seed=0,
+                                per_question=5)
+    assert counts["available"] == {"guider>guider": 3}  # distinct only
+    assert len({(p["chosen"], p["rejected"]) for p in pairs}) == 3
+    pairs, _ = build_pairs(samples, combos=["guider>guider"], max_pairs=100, balance=True, seed=0, per_question=2)
+    assert len(pairs) == 2

@@ -17,6 +17,10 @@ def _run(out_dir):
     rollouts = pipeline.make_rollouts(ctx, data, models)
     dpo = pipeline.train_dpo(ctx, guider["path"], rollouts)
     models = pipeline.load_models(ctx, guider["path"], dpo["path"])
+    assert data["dev"] == [] and pipeline.evaluate_dev(ctx, data, models) == {}  # smoke: no dev split
+    held = [q for qs in data["eval"].values() for q in qs][:3]  # stand-ins for a dev split
+    dev = pipeline.evaluate_dev(ctx, {**data, "dev": held}, models)
+    assert set(dev) == {"thinklogit", "thinklogit_dpo"} and dev["thinklogit"]["n_questions"] == 3
     evaluation = pipeline.evaluate_systems(ctx, data, models)
     points = pipeline.sweep(ctx, data, models)
     timing = pipeline.time_overhead(ctx, data, models)

@@ -23,7 +23,8 @@ GPQA_PROMPT = ("Solve the following problem. You must choose only one option fro
                "be a single letter from A to D, in the form \\boxed{{answer}}, at the end of your response.\n\n"
                "Question: {question}")
 WORLD_PROMPT = "<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"  # the world's chat prompt
-WORLD_STEP = re.compile(r"^(?:Wait, )?[a-z0-9+*:-]+=\d$")  # a step line (e.g. ``f+4:3=7``), maybe after "Wait, "
+# a step line (``f+4:3=7``, maybe after an inline "Wait, "), or the line "Wait" that starts a re-check
+WORLD_STEP = re.compile(r"^(?:Wait|(?:Wait, )?[a-z0-9+*:-]+=\d)$")
 
 
 class DataError(ValueError):
@@ -156,7 +157,7 @@ def world_questions(name: str, *, profile: str, template: str, limit: int = 0) -
 
 
 def well_formed_trace(thinking: str, attempt: str | None) -> bool:
-    """A world trace every line of which is a step (``f+4:3=7``, optionally after ``Wait, ``), with an attempt."""
+    """A world trace every line of which is a step (``f+4:3=7``) or a re-check's ``Wait``, with an attempt."""
     lines = (thinking or "").split("\n")
     return attempt is not None and bool(lines) and all(WORLD_STEP.match(line) for line in lines)
 
@@ -182,18 +183,24 @@ COMPLETION_FORMATS = {
 # garbled re-check line ("Wait, j-4=8"), ThinkLogit 0.16-0.21 vs target 0.46; without them the delta only makes
 # the target keep writing steps past its habitual three, ThinkLogit 0.54.
 def world_training(*, profile: str, template: str, n_traces: int, only_correct: bool, n_dpo: int,
-                   dpo_difficulties: list[int], completion_format: str = "s1",
-                   keep_rechecks: bool = True) -> tuple[list[dict], list[Question]]:
-    """Guider SFT rows (prompt/completion) from the front of the pool, DPO prompts from its back (disjoint).
+                   dpo_difficulties: list[int], completion_format: str = "s1", keep_rechecks: bool = True,
+                   n_dev: int = 0, dev_difficulties: list[int] | None = None,
+                   ) -> tuple[list[dict], list[Question], list[Question]]:
+    """Guider SFT rows (prompt/completion) from the front of the pool; a dev split, then DPO prompts, from its back.
 
     ``only_correct`` is the R1-Distill recipe's rejection sampling: keep traces whose attempt grades correct
-    (``longthink.grading``) and whose every line is a well-formed step.
+    (``longthink.grading``) and whose every line is a well-formed step. The dev split (``n_dev`` questions at
+    ``dev_difficulties``, default every difficulty) is taken first from the very back, so it stays the same
+    whatever the DPO prompts are; the three slices are disjoint, and none holds an evaluation question (the pool
+    never does).
     """
     from longthink.grading import grade
     from longthink.world.pool import build_pool
 
     if completion_format not in COMPLETION_FORMATS:
         raise DataError(f"unknown completion_format {completion_format!r}; known: {sorted(COMPLETION_FORMATS)}")
+    if n_dev < 0:
+        raise DataError(f"n_dev_prompts must be >= 0, got {n_dev}")
     fmt = COMPLETION_FORMATS[completion_format]
     pool = build_pool(profile=profile).to_list()
     sft, used = [], set()
@@ -208,15 +215,24 @@ def world_training(*, profile: str, template: str, n_traces: int, only_correct: 
         sft.append({"prompt": render(template, row["question"]), "completion": fmt(thinking, attempt or ""),
                     "difficulty": int(row["difficulty"])})
         used.add(row["question"])
-    dpo = []
-    for i, row in enumerate(reversed(pool)):
-        if len(dpo) >= n_dpo:
-            break
-        if row["question"] in used or int(row["difficulty"]) not in dpo_difficulties or row["flaw"] in ("image", "asy", "p_label"):
-            continue
-        dpo.append(Question(f"pool/{len(pool) - 1 - i}", "pool", row["question"], str(row["answer"]),
-                            render(template, row["question"]), int(row["difficulty"])))
-    return sft, dpo
+
+    def take(n: int, difficulties, benchmark: str) -> list[Question]:
+        out = []
+        for i, row in enumerate(reversed(pool)):
+            if len(out) >= n:
+                break
+            if row["question"] in used or row["flaw"] in ("image", "asy", "p_label"):
+                continue
+            if difficulties and int(row["difficulty"]) not in difficulties:
+                continue
+            used.add(row["question"])
+            out.append(Question(f"pool/{len(pool) - 1 - i}", benchmark, row["question"], str(row["answer"]),
+                                render(template, row["question"]), int(row["difficulty"])))
+        return out
+
+    dev = take(n_dev, list(dev_difficulties or []), "dev")
+    dpo = take(n_dpo, list(dpo_difficulties), "pool")
+    return sft, dpo, dev
 
 
 # --------------------------------------------------------------------------------------------------- entry
@@ -234,11 +250,14 @@ def load_questions(data, *, profile: str) -> dict[str, list[Question]]:
     return out
 
 
-def load_training(data, guider, *, profile: str, train_guider: bool) -> tuple[list[dict], list[Question]]:
-    """Guider SFT rows (world only, when the guider is trained here) and the DPO rollout prompts.
+def load_training(data, guider, *, profile: str,
+                  train_guider: bool) -> tuple[list[dict], list[Question], list[Question]]:
+    """Guider SFT rows (world only, when the guider is trained here), the DPO rollout prompts and the dev split.
 
     hub: no SFT rows (the paper's guider, R1-Distill-Qwen-1.5B, exists) and MATH train levels 4-5 as prompts;
-    world: disjoint slices of the pool (SFT from the front, DPO prompts from the back).
+    world: disjoint slices of the pool (SFT from the front; the dev split, then the DPO prompts, from the back).
+    The dev split (``n_dev_prompts``) holds training problems, disjoint from the DPO prompts, the SFT traces and
+    the evaluation questions: it is where DPO settings are chosen.
     """
     kit = data.kit if hasattr(data, "kit") else data
     gkit = guider.kit if hasattr(guider, "kit") else guider
@@ -246,9 +265,17 @@ def load_training(data, guider, *, profile: str, train_guider: bool) -> tuple[li
         return world_training(profile=profile, template=kit.prompt_template,
                               n_traces=gkit.n_traces if train_guider else 0, only_correct=gkit.only_correct,
                               n_dpo=kit.n_dpo_prompts, dpo_difficulties=kit.dpo_difficulties,
-                              completion_format=gkit.completion_format, keep_rechecks=gkit.keep_rechecks)
+                              completion_format=gkit.completion_format, keep_rechecks=gkit.keep_rechecks,
+                              n_dev=kit.n_dev_prompts, dev_difficulties=kit.dev_difficulties)
     if train_guider:
         raise DataError("training the guider needs long traces: only the 'world' source provides them; at paper "
                         "scale set stages.models.guider to an existing guider (deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B)")
-    return [], hub_questions(kit.dpo_prompts, template=kit.prompt_template, limit=kit.n_dpo_prompts,
-                             difficulties=kit.dpo_difficulties)
+    if kit.n_dev_prompts < 0:
+        raise DataError(f"n_dev_prompts must be >= 0, got {kit.n_dev_prompts}")
+    # hub: the dev split is the front of the prompt stream, the DPO prompts the rest (dev_difficulties unused)
+    n_dev = kit.n_dev_prompts
+    stream = hub_questions(kit.dpo_prompts, template=kit.prompt_template,
+                           limit=kit.n_dpo_prompts + n_dev if kit.n_dpo_prompts else 0,
+                           difficulties=kit.dpo_difficulties)
+    dev = [Question(**{**q.as_dict(), "benchmark": "dev"}) for q in stream[:n_dev]]
+    return [], stream[n_dev:], dev

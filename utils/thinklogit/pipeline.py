@@ -79,11 +79,13 @@ def prepare_data(ctx: Context) -> dict:
 
     def build(tmp: Path) -> dict:
         questions = load_questions(data, profile=ctx.profile)
-        sft, dpo = load_training(data, ctx.stage("guider"), profile=ctx.profile, train_guider=train_guider)
+        sft, dpo, dev = load_training(data, ctx.stage("guider"), profile=ctx.profile, train_guider=train_guider)
         _write_jsonl(tmp / "eval.jsonl", [q.as_dict() for qs in questions.values() for q in qs])
         _write_jsonl(tmp / "sft.jsonl", sft)
         _write_jsonl(tmp / "dpo_prompts.jsonl", [q.as_dict() for q in dpo])
-        return {"eval": {b: len(qs) for b, qs in questions.items()}, "sft_rows": len(sft), "dpo_prompts": len(dpo)}
+        _write_jsonl(tmp / "dev_prompts.jsonl", [q.as_dict() for q in dev])
+        return {"eval": {b: len(qs) for b, qs in questions.items()}, "sft_rows": len(sft), "dpo_prompts": len(dpo),
+                "dev_prompts": len(dev)}
 
     result = stage.run(build)
     ctx.hashes["data"] = stage.hash
@@ -91,7 +93,8 @@ def prepare_data(ctx: Context) -> dict:
     for row in _read_jsonl(stage.dir / "eval.jsonl"):
         eval_q.setdefault(row["benchmark"], []).append(Question(**row))
     return {"eval": eval_q, "sft": _read_jsonl(stage.dir / "sft.jsonl"),
-            "dpo": [Question(**r) for r in _read_jsonl(stage.dir / "dpo_prompts.jsonl")], "summary": result}
+            "dpo": [Question(**r) for r in _read_jsonl(stage.dir / "dpo_prompts.jsonl")],
+            "dev": [Question(**r) for r in _read_jsonl(stage.dir / "dev_prompts.jsonl")], "summary": result}
 
 
 # --------------------------------------------------------------------------------------------------- guider
@@ -158,14 +161,16 @@ def make_rollouts(ctx: Context, data: dict, models: Models) -> dict:
     stage = ctx.run.stage("rollouts", _settings(ctx, "models", "rollouts", "eval"))
 
     def build(tmp: Path) -> dict:
-        settings = _override(ev, batch_size=kit.batch_size)
+        settings = _override(ev, batch_size=kit.batch_size,
+                             temperature=ev.temperature if kit.temperature is None else kit.temperature)
         samples = {}
         with torch_threads(ctx.stage("models").kit.threads):
             for i, source in enumerate(kit.sources):
                 samples[source], _ = sample_system(source, models, data["dpo"], k=kit.rollouts_per_source,
                                                    settings=settings, seed=ctx.seed * 1000 + 500 + i)
         pairs, counts = build_pairs(samples, combos=list(kit.combos), max_pairs=kit.max_pairs, balance=kit.balance,
-                                    seed=ctx.seed, eos_token=models.tokenizer.eos_token)
+                                    seed=ctx.seed, eos_token=models.tokenizer.eos_token, cut=kit.pair_cut,
+                                    tokenizer=models.tokenizer, per_question=kit.pairs_per_question)
         _write_jsonl(tmp / "samples.jsonl", [s.as_dict() for rows in samples.values() for s in rows])
         _write_jsonl(tmp / "pairs.jsonl", pairs)
         return {"sources": {s: {k: v for k, v in summarize(rows).items() if k in ("accuracy", "mean_tokens")}
@@ -221,6 +226,37 @@ def evaluate_systems(ctx: Context, data: dict, models: Models) -> dict:
     ctx.hashes["eval"] = stage.hash
     samples = _samples(_read_jsonl(stage.dir / "samples.jsonl"))
     return {"systems": result["systems"], "samples": samples}
+
+
+# ------------------------------------------------------------------------------------------------------ dev
+def evaluate_dev(ctx: Context, data: dict, models: Models, *, systems: tuple[str, ...] = ("thinklogit",
+                                                                                         "thinklogit_dpo")) -> dict:
+    """ThinkLogit and ThinkLogit-DPO on the dev split of training problems (stage ``dev``; empty without one).
+
+    The dev split is where the DPO settings are chosen (``data.n_dev_prompts``); the evaluation questions never
+    are. Same sampler and k as the evaluation, a different seed.
+    """
+    from longthink.thinklogit.evaluate import summarize
+    from longthink.thinklogit.systems import sample_system
+
+    if not data.get("dev"):
+        return {}
+    ev = ctx.stage("eval").kit
+    stage = ctx.run.stage("dev", _settings(ctx, "models", "eval", systems=list(systems)))
+
+    def build(tmp: Path) -> dict:
+        out = {}
+        with torch_threads(ctx.stage("models").kit.threads):
+            for name in systems:
+                samples, _ = sample_system(name, models, data["dev"], k=ev.k, settings=ev, seed=ctx.seed + 777,
+                                           progress=False)
+                s = summarize(samples)
+                out[name] = {"accuracy": s["accuracy"], "mean_tokens": s["mean_tokens"],
+                             "n_questions": s["n_questions"],
+                             "by_difficulty": {str(d): a for d, a in s["by_difficulty"].items()}}
+        return {"systems": out}
+
+    return stage.run(build)["systems"]
 
 
 # ---------------------------------------------------------------------------------------------------- sweep

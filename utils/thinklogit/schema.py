@@ -37,6 +37,10 @@ class DataStage:
     dpo_prompts: str = "math_train_l45"  # hub: MATH train levels 4-5; world: "world" (the pool's questions)
     n_dpo_prompts: int = 6272  # 49 shards x 128 (fork launch_all.sh)
     dpo_difficulties: list[int] = field(default_factory=lambda: [4, 5])  # MATH levels 4-5; world: chain lengths
+    # a dev split of training problems, disjoint from the DPO prompts, the SFT traces and the evaluation questions,
+    # for choosing the DPO settings (pairs, beta, learning rate) without looking at the evaluation questions
+    n_dev_prompts: int = 0
+    dev_difficulties: list[int] = field(default_factory=list)  # world: chain lengths of the dev split ([] = all)
     prompt_template: str = MATH_PROMPT  # {question} is replaced; the world uses its chat prompt
 
 
@@ -64,6 +68,11 @@ class RolloutsStage:
     combos: list[str] = field(default_factory=lambda: ["guider>guider", "guider>thinklogit", "thinklogit>guider"])
     max_pairs: int = 10000
     balance: bool = True  # subsample evenly over the combinations
+    temperature: float | None = None  # the rollouts' sampling temperature (None = the evaluation's)
+    pairs_per_question: int = 0  # > 0: at most this many distinct pairs per problem and combination (0 = all)
+    # "full": whole rollouts (the card); "first_step": Step-DPO, the shared lines go into the prompt and the pair is
+    # the first line where chosen and rejected differ (``longthink.thinklogit.dpo.PAIR_CUTS``)
+    pair_cut: str = "full"
     batch_size: int = 16
 
 

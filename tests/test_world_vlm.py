@@ -83,8 +83,20 @@ def test_models_load_vlm_finds_the_image_only_processor(vlm_dir):
 
 
 def _rows(examples, extra):
-    return [{"images": [example_image(ex)], "prompt": [{"role": "user", "content": ex["question"]}], **extra(ex)}
+    """TRL rows with a structured prompt (question, then an image placeholder that TRL fills with the row's image)."""
+    return [{"images": [example_image(ex)], "prompt": user_message(ex["question"], question_first=True), **extra(ex)}
             for ex in examples]
+
+
+@pytest.mark.parametrize("question_first", [False, True])
+def test_user_message_order(vlm_dir, question_first):
+    _, processor = load_vlm(vlm_dir)
+    text = processor.tokenizer.apply_chat_template(user_message("What colour is the circle?",
+                                                                question_first=question_first),
+                                                   tokenize=False, add_generation_prompt=True)
+    q, image = text.index("What colour is the circle?"), text.index("<|vision_start|><|image_pad|><|vision_end|>")
+    assert (q < image) == question_first
+    assert text.endswith("<|im_start|>assistant\n")
 
 
 def test_sft_trainer_runs(vlm_dir, examples, tmp_path):
@@ -187,10 +199,52 @@ def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
     assert set(report["by_resolution"]) == {112, 168, 84}
 
 
+def test_referent_probe_points_at_the_named_object_and_skips_descriptions():
+    from longthink.world.vision_schema import VisionWorldStage
+    from longthink.world.vlm_pretrain import CellProbe, ReferentProbe, encode_batch, example_losses, sample_tasks
+
+    settings = VisionWorldStage(**TINY_STAGE, task_weights={"describe": 1, "colour_of": 1, "where": 1})
+    tok = build_vision_tokenizer(vocab_size=320, corpus_size=60)
+    processor = build_processor(tok)
+    model = build_vlm(tok, ARCH, seed=0)
+    examples = [e for e in sample_tasks(settings, n=12, seed=0) if e["kind"] != "describe"][:3]
+    examples.append(next(e for e in sample_tasks(settings, n=12, seed=0) if e["kind"] == "describe"))
+    cells = CellProbe(model, grid=4)
+    probe = ReferentProbe(model, grid=4, layer=5)
+    assert probe.layer == ARCH.num_hidden_layers  # clipped to the model's depth
+    batch = encode_batch(processor, examples, question_first=True)
+    rows, counts, states = example_losses(model, batch, hidden_layer=probe.layer)
+    assert rows.shape == (4,) and states.shape[:2] == batch["input_ids"].shape
+    loss, acc = probe.loss(examples, batch["input_ids"], states)
+    assert torch.isfinite(loss) and 0.0 <= acc <= 1.0
+    (loss + cells.loss(examples) + cells.scale_loss(model)).backward()
+    assert probe.head.weight.grad is not None and float(cells.scale_loss(model).detach()) >= 0.0
+    assert probe.loss(examples[-1:], batch["input_ids"][-1:], states[-1:]) is None  # a description names no object
+    cells.remove()
+
+
+def test_pretrain_with_the_grounding_devices_saves_a_plain_model(tmp_path):
+    from longthink.world.vision_schema import VisionWorldStage
+    from longthink.world.vlm_pretrain import build_result, pretrain
+
+    settings = VisionWorldStage(**{**TINY_STAGE, "max_steps": 2}, question_first=True, vision_scale_weight=1.0,
+                                referent_aux_weight=5.0, readout_aux_weight=1.0, layer_cell_aux_weight=1.0)
+    result = pretrain(settings, seed=0, out_dir=tmp_path, progress=False)
+    assert result["final_referent_probe_acc"] is not None and result["final_readout_loss"] is not None
+    model, _ = load_vlm(tmp_path)
+    assert model.config.get_text_config()._attn_implementation != "eager"  # eager only while training
+    assert not any("head" in k and "lm_head" not in k for k in model.state_dict())  # probes dropped
+    assert build_result(tmp_path) == {}  # result.json is written by build_cached, not by pretrain
+    assert read_meta(tmp_path)["question_first"] is True
+
+
 @pytest.mark.parametrize(
     "change, needle",
     [({"train_resolution": 100}, "train_resolution=100"), ({"task_weights": {"describe": 1, "poems": 1}}, "poems"),
-     ({"shifted_resolutions": [112]}, "112"), ({"max_steps": -1}, "max_steps")],
+     ({"shifted_resolutions": [112]}, "112"), ({"max_steps": -1}, "max_steps"),
+     ({"referent_aux_weight": 1.0}, "question_first"),
+     ({"question_first": True, "readout_aux_weight": 1.0}, "referent_aux_weight"),
+     ({"vision_aux_weight": 0.0, "vision_scale_weight": 1.0}, "vision_aux_weight")],
 )
 def test_bad_stage_settings_name_the_value(change, needle):
     from longthink.world.vision_schema import VisionWorldStage
@@ -205,3 +259,12 @@ def test_recipe_loads(profile):
 
     settings, seed = load_settings(profile)
     assert settings.train_resolution % 28 == 0 and isinstance(seed, int)
+
+
+def test_settings_added_later_enter_the_hash_only_when_set():
+    from longthink.world.vision_schema import VisionWorldStage
+    from longthink.world.vlm_pretrain import LATER_SETTINGS, hashed_settings
+
+    base = hashed_settings(VisionWorldStage(**TINY_STAGE))
+    assert not set(LATER_SETTINGS) & set(base)  # the builds cached before these settings existed stay valid
+    assert hashed_settings(VisionWorldStage(**TINY_STAGE, question_first=True))["question_first"] is True

@@ -61,7 +61,14 @@ class VisionWorldStage:
     warmup_steps: int = 60
     weight_decay: float = 0.0
     loss_per_example: bool = True
+    question_first: bool = False  # the user turn puts the question before the image (see vlm.user_message)
     vision_aux_weight: float = 1.0  # CellProbe: per-visual-token cell labels (vision-encoder pretraining)
+    vision_scale_weight: float = 0.0  # keeps visual tokens at the word embeddings' scale (CellProbe.scale_loss)
+    vision_scale_rms: float = 0.0  # the visual tokens' target RMS (0: the word embeddings' RMS)
+    referent_aux_weight: float = 0.0  # ReferentProbe: point at the referent's visual token (grounding pretraining)
+    readout_aux_weight: float = 0.0  # ReferentProbe.readout_loss: the answer attends to the referent's token
+    layer_cell_aux_weight: float = 0.0  # CellProbe's labels read at that LM layer too (ReferentProbe.cell_loss)
+    referent_aux_layer: int = 2  # the LM layer whose visual hidden states the ReferentProbe reads (1 = first)
     task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TASK_WEIGHTS))
     num_threads: int = 1
     # evaluation
@@ -89,6 +96,15 @@ class VisionWorldStage:
             self.task_weights.values()
         ):
             raise ValueError(f"world.vlm: task_weights must be non-negative numbers, not all zero: {self.task_weights}")
+        if self.referent_aux_weight > 0 and not self.question_first:
+            raise ValueError("world.vlm: referent_aux_weight > 0 needs question_first: true (image first, no visual "
+                             "token can see the question it should point for)")
+        if (self.vision_scale_weight > 0 or self.layer_cell_aux_weight > 0) and not self.vision_aux_weight > 0:
+            raise ValueError("world.vlm: vision_scale_weight and layer_cell_aux_weight work through the CellProbe: "
+                             f"set vision_aux_weight > 0 (got {self.vision_aux_weight})")
+        if (self.readout_aux_weight > 0 or self.layer_cell_aux_weight > 0) and not self.referent_aux_weight > 0:
+            raise ValueError("world.vlm: readout_aux_weight and layer_cell_aux_weight work through the ReferentProbe: "
+                             f"set referent_aux_weight > 0 (got {self.referent_aux_weight})")
         if self.batch_size < 1 or self.eval_batch_size < 1:
             raise ValueError(f"world.vlm: batch sizes must be >= 1, got {self.batch_size}, {self.eval_batch_size}")
 

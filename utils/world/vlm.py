@@ -219,9 +219,19 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     return json.loads(f.read_text()) if f.is_file() else {}
 
 
-def user_message(question: str) -> list[dict[str, Any]]:
-    """A one-image user turn in the conversational format TRL uses."""
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+def user_message(question: str, *, question_first: bool = False) -> list[dict[str, Any]]:
+    """A one-image user turn in the conversational format TRL uses: the image, then the question (TRL's own order
+    for a string prompt), or with ``question_first`` the question, then the image.
+
+    The order matters to a tiny causal model: with the question first every visual token can attend to the
+    question's words and mark itself as the one asked about (``ReferentProbe`` in ``vlm_pretrain``); image first,
+    the answer has to match the question's words against all visual tokens in one hop. A base VLM records the
+    order it was pretrained in (``question_first`` in ``world_vision.json``); prompts for it, TRL rows included,
+    should use that order: TRL fills the ``{"type": "image"}`` placeholder with the row's image and keeps the order.
+    """
+    text = {"type": "text", "text": question}
+    content = [text, {"type": "image"}] if question_first else [{"type": "image"}, text]
+    return [{"role": "user", "content": content}]
 
 
 def num_parameters(model) -> int:

@@ -7,6 +7,14 @@ does not, see notes/cpu-calibration.md) with single-step questions answered in a
 expressions answered with a box. The loss is on the answer tokens only. One seed gives the same model: data,
 initialisation and thread count are fixed.
 
+Finding one object by what the question says about it is a two-hop lookup (mark the visual token the question
+names, then read it) that answer-only supervision leaves at chance in the CPU budget. Opt-in devices for it, all
+training-only and off in the recipe (as of 2026-12-01 they did not lift single-step accuracy or grounding off chance):
+``question_first`` (visual tokens can see the question, ``vlm.user_message``); ``CellProbe.scale_loss`` (visual
+tokens at the word embeddings' scale: free, they grow ~160x larger and the LM's layers cannot change them, so no
+token can be marked); ``ReferentProbe`` (point at the referent's token at one LM layer, which it then learns to ~0.8;
+attend to it from the answer with the last layer's first head; keep the cell labels readable at that layer).
+
 ``vision_model_path(profile)`` returns the cached folder (built on first use) for ``recipes/world_vision.yaml``
 under the profile's overlay; ``evaluate_vlm`` measures what the issue's bars ask for.
 """
@@ -36,6 +44,7 @@ from longthink.world.scenes import (
     rescale_box,
 )
 from longthink.world.vision_schema import VisionWorldStage
+from longthink.world.vlm_probes import CellProbe, ReferentProbe  # noqa: F401 (re-exported)
 
 RECIPE = "recipes/world_vision.yaml"
 STAGE = "vlm"
@@ -72,9 +81,19 @@ def vision_model_path(profile: str = "tiny", *, overrides: Mapping[str, Any] | N
 def build_cached(settings: VisionWorldStage, *, seed: int = 0, root: str | Path | None = None) -> Path:
     from longthink.runs import cache_dir, cached_build
 
-    config = {"settings": dataclasses.asdict(settings), "seed": seed, "version": 1}
+    config = {"settings": hashed_settings(settings), "seed": seed, "version": 1}
     return cached_build(Path(root) if root else cache_dir() / CACHE_NAME, "vlm",
                         config, lambda tmp: pretrain(settings, seed=seed, out_dir=tmp))
+
+
+# settings added after the first cached builds: they enter the hash only when set, so those builds stay valid
+LATER_SETTINGS = {"question_first": False, "vision_scale_weight": 0.0, "vision_scale_rms": 0.0,
+                  "referent_aux_weight": 0.0, "readout_aux_weight": 0.0, "layer_cell_aux_weight": 0.0,
+                  "referent_aux_layer": 2}
+
+
+def hashed_settings(settings: VisionWorldStage) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(settings).items() if not (k in LATER_SETTINGS and v == LATER_SETTINGS[k])}
 
 
 def build_result(path: str | Path) -> dict[str, Any]:
@@ -116,14 +135,15 @@ def hash_seed(seed: int, name: str) -> int:
     return zlib.crc32(f"{seed}-{name}".encode()) & 0x7FFFFFFF
 
 
-def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None = None, with_answers: bool = True):
+def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None = None, with_answers: bool = True,
+                 question_first: bool = False):
     """Processor inputs for a batch (left padded); with answers, ``labels`` keep only answer tokens + EOS."""
     from longthink.world.vlm import user_message
 
     tok = processor.tokenizer
     texts = []
     for ex in examples:
-        messages = user_message(ex["question"])
+        messages = user_message(ex["question"], question_first=question_first)
         if with_answers:
             messages = messages + [{"role": "assistant", "content": ex["answer"]}]
         texts.append(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=not with_answers))
@@ -170,13 +190,27 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
         model = build_vlm(tok, settings.arch(), seed=seed)
         model.train()
         examples = sample_tasks(settings, n=settings.max_steps * settings.batch_size, seed=seed)
-        probe = CellProbe(model, grid=settings.grid) if settings.vision_aux_weight > 0 else None
+        probe = (CellProbe(model, grid=settings.grid, normalise=settings.vision_scale_weight > 0)
+                 if settings.vision_aux_weight > 0 else None)
         aux_losses: list[float] = []
+        referent = (ReferentProbe(model, grid=settings.grid, layer=settings.referent_aux_layer,
+                                  readout=settings.readout_aux_weight > 0)
+                    if settings.referent_aux_weight > 0 else None)
+        ref_losses: list[float] = []
+        read_losses: list[float] = []
+        layer_cell_losses: list[float] = []
+        scale_losses: list[float] = []
+        ref_hits: list[float] = []
         decay, no_decay = [], []
         for name, p in model.named_parameters():
             (no_decay if p.ndim < 2 or "norm" in name else decay).append(p)
         if probe is not None:
             decay += list(probe.head.parameters())
+        if referent is not None:
+            decay += list(referent.head.parameters())
+            if settings.layer_cell_aux_weight > 0 and probe is not None:
+                referent.cells = torch.nn.Linear(model.config.get_text_config().hidden_size, sum(probe.sizes))
+                decay += list(referent.cells.parameters())
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
                                  {"params": no_decay, "weight_decay": 0.0}], lr=settings.learning_rate)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, settings))
@@ -189,13 +223,35 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
             opt.zero_grad(set_to_none=True)
             loss = 0.0
             for group in split_by_length(chunk):  # long descriptions and short answers padded apart
-                rows, n_tokens = example_losses(model, encode_batch(processor, group), with_counts=True)
+                batch = encode_batch(processor, group, question_first=settings.question_first)
+                if referent is not None:
+                    rows, n_tokens, states = example_losses(model, batch, hidden_layer=referent.layer)
+                else:
+                    rows, n_tokens = example_losses(model, batch, with_counts=True)
                 part = rows.mean() if settings.loss_per_example else (rows * n_tokens).sum() / n_tokens.sum()
                 total = part
                 if probe is not None:
                     aux = probe.loss(group)
                     aux_losses.append(aux.item())
-                    total = part + settings.vision_aux_weight * aux
+                    total = total + settings.vision_aux_weight * aux
+                    if settings.vision_scale_weight > 0:
+                        scale = probe.scale_loss(model, settings.vision_scale_rms)
+                        scale_losses.append(scale.item())
+                        total = total + settings.vision_scale_weight * scale
+                if referent is not None:
+                    ref = referent.loss(group, batch["input_ids"], states)
+                    if ref is not None:
+                        ref_losses.append(ref[0].item())
+                        ref_hits.append(ref[1])
+                        total = total + settings.referent_aux_weight * ref[0]
+                    if referent.cells is not None:
+                        deep = referent.cell_loss(probe, group, batch["input_ids"], states)
+                        layer_cell_losses.append(deep.item())
+                        total = total + settings.layer_cell_aux_weight * deep
+                    read = referent.readout_loss(group, batch["input_ids"], batch["labels"])
+                    if read is not None:
+                        read_losses.append(read.item())
+                        total = total + settings.readout_aux_weight * read
                 (total * (len(group) / len(chunk))).backward()
                 loss += part.item() * len(group) / len(chunk)
                 for ex, value in zip(group, rows.tolist()):
@@ -207,10 +263,18 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
             if step % 50 == 0:
                 bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
             if progress and step % 100 == 99:
-                print({k: round(sum(v[-60:]) / len(v[-60:]), 3) for k, v in sorted(kind_losses.items())}, flush=True)
+                print({k: round(sum(v[-60:]) / len(v[-60:]), 3) for k, v in sorted(kind_losses.items())},
+                      *(["referent probe acc", round(sum(ref_hits[-50:]) / len(ref_hits[-50:]), 3)] if ref_hits else []),
+                      *(["scale loss", round(scale_losses[-1], 4)] if scale_losses else []),
+                      *(["readout loss", round(sum(read_losses[-50:]) / len(read_losses[-50:]), 3)] if read_losses else []),
+                      *(["layer cell loss", round(sum(layer_cell_losses[-50:]) / len(layer_cell_losses[-50:]), 3)]
+                        if layer_cell_losses else []),
+                      flush=True)
         train_seconds = time.perf_counter() - train_started
         if probe is not None:
             probe.remove()  # the probe head is a training device: the saved model is a plain Qwen2-VL
+        if referent is not None:
+            referent.remove()
         model.eval()
         meta = {
             "train_resolution": settings.train_resolution,
@@ -218,6 +282,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
             "shifted_resolutions": list(settings.shifted_resolutions),
             "train_max_pixels": settings.train_resolution ** 2,
             "describe_prompt": DESCRIBE_PROMPT,
+            "question_first": settings.question_first,
             "seed": seed,
         }
         write_vlm(model, processor, out_dir, meta=meta)
@@ -232,6 +297,9 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
         "final_loss": round(sum(tail) / len(tail), 4),
         "loss_curve": [round(sum(losses[i: i + 25]) / len(losses[i: i + 25]), 4) for i in range(0, len(losses), 25)],
         "final_vision_probe_loss": round(sum(aux_losses[-100:]) / len(aux_losses[-100:]), 4) if aux_losses else None,
+        "final_referent_probe_loss": round(sum(ref_losses[-100:]) / len(ref_losses[-100:]), 4) if ref_losses else None,
+        "final_referent_probe_acc": round(sum(ref_hits[-100:]) / len(ref_hits[-100:]), 4) if ref_hits else None,
+        "final_readout_loss": round(sum(read_losses[-100:]) / len(read_losses[-100:]), 4) if read_losses else None,
         "final_loss_by_kind": {k: round(sum(v[-100:]) / len(v[-100:]), 4) for k, v in sorted(kind_losses.items())},
         "parameters": num_parameters(model),
         "load_average": _load_average(),
@@ -245,62 +313,6 @@ def split_by_length(examples: Sequence[dict]) -> list[list[dict]]:
     return [g for g in groups if g]
 
 
-class CellProbe:
-    """Vision-encoder pretraining: a linear head reads each merged visual token and predicts its grid cell's
-    content (colour, shape, size, or empty) and place (row, column).
-
-    Real VLMs start from a pretrained vision encoder (CLIP, SigLIP); the tiny world has none, and the LM's loss
-    alone reaches the vision tower too slowly for a CPU budget (notes/cpu-calibration.md). At the training
-    resolution visual token ``k`` of an image is exactly cell ``(k // grid, k % grid)``, so every token gets a
-    label. The head is dropped after training; only the vision tower keeps what it learned.
-    """
-
-    def __init__(self, model, *, grid: int):
-        import torch
-
-        from longthink.world.scenes import COLOURS, SHAPES, SIZES
-
-        self.grid = grid
-        self.values = {"colour": list(COLOURS), "shape": list(SHAPES), "size": list(SIZES)}
-        self.sizes = [len(COLOURS) + 1, len(SHAPES) + 1, len(SIZES) + 1, grid, grid]
-        hidden = model.config.get_text_config().hidden_size
-        self.head = torch.nn.Linear(hidden, sum(self.sizes))
-        self.captured = None
-        self._hook = model.model.visual.merger.register_forward_hook(self._capture)
-
-    def _capture(self, module, inputs, output):
-        self.captured = output
-
-    def remove(self) -> None:
-        self._hook.remove()
-        self.captured = None
-
-    def labels(self, examples: Sequence[dict]):
-        import torch
-
-        rows = []
-        for ex in examples:
-            scene = Scene.from_dict(ex["scene"])
-            for r in range(self.grid):
-                for c in range(self.grid):
-                    obj = scene.at(r, c)
-                    attrs = [0 if obj is None else 1 + self.values[k].index(getattr(obj, k))
-                             for k in ("colour", "shape", "size")]
-                    rows.append([*attrs, r, c])
-        return torch.tensor(rows)
-
-    def loss(self, examples: Sequence[dict]):
-        import torch.nn.functional as F
-
-        feats = self.captured
-        labels = self.labels(examples)
-        if feats is None or feats.shape[0] != labels.shape[0]:
-            raise RuntimeError(f"the cell probe expects {labels.shape[0]} visual tokens (one per cell at the "
-                               f"training resolution), got {None if feats is None else feats.shape[0]}")
-        logits = self.head(feats).split(self.sizes, dim=-1)
-        return sum(F.cross_entropy(lg, labels[:, i]) for i, lg in enumerate(logits)) / len(self.sizes)
-
-
 def lr_factor(step: int, settings: VisionWorldStage) -> float:
     """Linear warm-up, then cosine down to ``min_lr_ratio``."""
     if step < settings.warmup_steps:
@@ -310,20 +322,25 @@ def lr_factor(step: int, settings: VisionWorldStage) -> float:
     return settings.min_lr_ratio + (1 - settings.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def example_losses(model, batch, *, with_counts: bool = False):
-    """Mean next-token loss of each example's answer tokens (a vector, one entry per row; and token counts)."""
+def example_losses(model, batch, *, with_counts: bool = False, hidden_layer: int | None = None):
+    """Mean next-token loss of each example's answer tokens (a vector, one entry per row; and token counts; and,
+    with ``hidden_layer``, that layer's hidden states, ``(batch, length, hidden)``)."""
     import torch
     import torch.nn.functional as F
 
     labels = batch["labels"]
     inputs = {k: v for k, v in batch.items() if k != "labels"}
-    hidden = model.model(**inputs).last_hidden_state[:, :-1]
+    out = model.model(**inputs, output_hidden_states=hidden_layer is not None)
+    layer_states = out.hidden_states[hidden_layer] if hidden_layer is not None else None
+    hidden = out.last_hidden_state[:, :-1]
     target = labels[:, 1:]
     keep = target != -100  # the vocabulary projection only where there is a target (most positions have none)
     tok_loss = F.cross_entropy(model.lm_head(hidden[keep]), target[keep], reduction="none")
     row = keep.nonzero()[:, 0]
     per_row = torch.zeros(target.size(0), dtype=tok_loss.dtype).index_add_(0, row, tok_loss)
     counts = keep.sum(1).clamp(min=1)
+    if hidden_layer is not None:
+        return per_row / counts, counts.to(per_row.dtype), layer_states
     return (per_row / counts, counts.to(per_row.dtype)) if with_counts else per_row / counts
 
 
@@ -345,15 +362,17 @@ def _load_average() -> float | None:
 
 # ------------------------------------------------------------------------------------------------ evaluation
 def generate_answers(model, processor, examples: Sequence[dict], *, resolution: int | None = None,
-                     max_new_tokens: int = 24, batch_size: int = 64) -> list[str]:
-    """Greedy answers for examples (rendered at ``resolution``, default their own)."""
+                     max_new_tokens: int = 24, batch_size: int = 64, question_first: bool = False) -> list[str]:
+    """Greedy answers for examples (rendered at ``resolution``, default their own; the question before the image
+    with ``question_first``, as the model was pretrained: ``read_meta(path)["question_first"]``)."""
     import torch
 
     outs: list[str] = []
     tok = processor.tokenizer
     for i in range(0, len(examples), batch_size):
         chunk = examples[i: i + batch_size]
-        batch = encode_batch(processor, chunk, resolution=resolution, with_answers=False)
+        batch = encode_batch(processor, chunk, resolution=resolution, with_answers=False,
+                             question_first=question_first)
         with torch.no_grad():
             gen = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
                                  eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
@@ -422,7 +441,7 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
         for kind in kinds:
             exs = [e for e in examples if e["kind"] == kind]
             preds = generate_answers(model, processor, exs, max_new_tokens=80 if kind == "describe" else 24,
-                                     batch_size=settings.eval_batch_size)
+                                     batch_size=settings.eval_batch_size, question_first=settings.question_first)
             by_kind[kind] = float(np.mean([score(e, p) for e, p in zip(exs, preds)]))
         res_set = [e for e in examples if e["kind"] in (*SINGLE_STEP_KINDS, *GROUNDING_KINDS)]
         by_res: dict[int, float] = {}
@@ -431,7 +450,8 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
                 scores = [by_kind[k] for k in (*SINGLE_STEP_KINDS, *GROUNDING_KINDS)]
                 by_res[res] = float(np.mean(scores))
                 continue
-            preds = generate_answers(model, processor, res_set, resolution=res, batch_size=settings.eval_batch_size)
+            preds = generate_answers(model, processor, res_set, resolution=res, batch_size=settings.eval_batch_size,
+                                     question_first=settings.question_first)
             by_res[res] = float(np.mean([score(e, p, resolution=res) for e, p in zip(res_set, preds)]))
         # the dense description (what the base model does best) at every resolution: per-cell accuracy
         describe_set = [e for e in examples if e["kind"] == "describe"]
@@ -440,7 +460,7 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
             if res == settings.train_resolution:
                 continue
             preds = generate_answers(model, processor, describe_set, resolution=res, max_new_tokens=80,
-                                     batch_size=settings.eval_batch_size)
+                                     batch_size=settings.eval_batch_size, question_first=settings.question_first)
             describe_by_res[res] = float(np.mean([score(e, p) for e, p in zip(describe_set, preds)]))
     finally:
         torch.set_num_threads(old_threads)

@@ -9,6 +9,7 @@ Evaluation questions never appear in the pool (exact match); s1's 8-gram deconta
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Sequence
@@ -110,11 +111,7 @@ def build_pool(size: int | None = None, *, profile: str = "tiny", seed: int | No
     pool = s.stage("pool").kit
     tasks = s.stage("tasks").kit
     held_out = [r["question"] for rows in eval_sets(profile=profile, seed=seed, as_rows=True).values() for r in rows]
-    teacher = TeacherSettings(p_recheck=pool.p_recheck, p_final_check=pool.p_final_check,
-                              max_final_checks=pool.max_final_checks, final_check_decay=pool.final_check_decay,
-                              p_final_misread=pool.p_final_misread,
-                              p_wrong_base=pool.p_wrong_base, p_wrong_per_step=pool.p_wrong_per_step,
-                              p_garbled=pool.p_garbled, recheck_surface=pool.recheck_surface)
+    teacher = TeacherSettings(**{f.name: getattr(pool, f.name) for f in dataclasses.fields(TeacherSettings)})
     rows = pool_rows(size=size or pool.pool_size, seed=seed, difficulties=range(1, tasks.max_difficulty + 1),
                      domains=tasks.domains, teacher=teacher, exclude=held_out)
     return Dataset.from_list(rows)

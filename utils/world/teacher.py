@@ -152,11 +152,8 @@ def long_trace(problem: Problem, rng: random.Random, settings: TeacherSettings =
         x = y
     u = rng.random()
     if u < settings.p_final_check:  # the count comes from the same draw: the random stream stays the same
-        misread = random.Random(f"misread-{problem.question}")  # its own stream: switching it on changes no other trace
-        if settings.p_final_misread and k - 1 not in (recheck_at, wrong_at) and misread.random() < settings.p_final_misread:
-            label, x0, op, d, y = last
-            bad = misread.choice([o for o in OPERAND_DIGITS[op] if o != d])
-            lines[-1] = step_line(label, x0, op, bad, APPLY[op](x0, bad))  # the chunk misread; the re-check reads it again
+        if settings.p_final_misread and k - 1 not in (recheck_at, wrong_at):
+            lines[-1] = _maybe_misread(problem, last, settings.p_final_misread)
         for _ in range(final_check_count(u / settings.p_final_check, settings)):
             lines.append(recheck(step_line(*last), settings.recheck_surface))
     attempt = str(x)
@@ -166,6 +163,17 @@ def long_trace(problem: Problem, rng: random.Random, settings: TeacherSettings =
         "correct": attempt == problem.answer,
         "rechecks": sum(line.startswith(WAIT) for line in "\n".join(lines).split("\n")),
     }
+
+
+def _maybe_misread(problem: Problem, last: tuple, p: float) -> str:
+    """The last step's line, with probability ``p`` its operand misread (the result right for the misread operand;
+    the re-checks after it read the chunk again). Its own random stream per question: no other trace changes."""
+    label, x, op, d, y = last
+    rng = random.Random(f"misread-{problem.question}")
+    if rng.random() >= p:
+        return step_line(label, x, op, d, y)
+    bad = rng.choice([o for o in OPERAND_DIGITS[op] if o != d])
+    return step_line(label, x, op, bad, APPLY[op](x, bad))
 
 
 def final_check_count(v: float, settings: TeacherSettings) -> int:

@@ -87,9 +87,9 @@ def build_cached(settings: VisionWorldStage, *, seed: int = 0, root: str | Path 
 
 
 # settings added after the first cached builds: they enter the hash only when set, so those builds stay valid
-LATER_SETTINGS = {"question_first": False, "vision_scale_weight": 0.0, "vision_scale_rms": 0.0,
-                  "referent_aux_weight": 0.0, "readout_aux_weight": 0.0, "layer_cell_aux_weight": 0.0,
-                  "referent_aux_layer": 2}
+LATER_SETTINGS = {f.name: f.default for f in dataclasses.fields(VisionWorldStage) if f.name in (
+    "question_first", "vision_scale_weight", "vision_scale_rms", "referent_aux_weight", "readout_aux_weight",
+    "layer_cell_aux_weight", "referent_aux_layer")}  # name -> its default in the schema
 
 
 def hashed_settings(settings: VisionWorldStage) -> dict[str, Any]:

@@ -24,8 +24,8 @@ def _random_model():
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from longthink.world.tasks import sample_problems
-    from longthink.world.tokenizer import build_tokenizer
+    from longthink.text_world.tasks import sample_problems
+    from longthink.tokenizer import build_tokenizer
 
     questions = [p.question for p in sample_problems(256, seed=0, difficulties=[3, 4, 5, 6])]
     tok = build_tokenizer([q + "\n<|im_start|>think\na:3+4=7\nWait, Answer: Final Answer:" for q in questions],

@@ -77,8 +77,8 @@ def main(argv=None) -> int:
         eos, pad, label = [1], 0, f"random target {args.random[0]}, guider {args.random[1]}"
     else:
         target, guider, base, tok, trained = _world_models(args.profile, args.runs)
-        from longthink.world.pool import eval_sets
-        from longthink.world.pretrain import prompt_text
+        from longthink.text_world.pool import eval_sets
+        from longthink.text_world.pretrain import prompt_text
 
         question = eval_sets(profile=args.profile, as_rows=True)["by_difficulty"][-1]["question"]
         prompt = tok(prompt_text(question), add_special_tokens=False)["input_ids"]

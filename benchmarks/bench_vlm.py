@@ -22,7 +22,7 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from longthink.world.vlm_pretrain import build_cached, evaluate_vlm, load_settings
+    from longthink.vision_world.pretrain import build_cached, evaluate_vlm, load_settings
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="tiny")

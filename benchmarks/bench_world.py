@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache or tempfile.mkdtemp(prefix="longthink-bench-")
     os.environ["LONGTHINK_CACHE"] = cache
 
-    from longthink.world.models import build_world
-    from longthink.world.showcase import build_table, evaluate_world
+    from longthink.text_world.models import build_world
+    from longthink.text_world.showcase import build_table, evaluate_world
 
     print(f"cache: {cache}; load average before: {os.getloadavg()}")
     start = time.perf_counter()

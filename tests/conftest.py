@@ -23,7 +23,7 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
-    from longthink.world.tokenizer import build_tokenizer
+    from longthink.tokenizer import build_tokenizer
 
     corpus = ["Question: a = 3 + 4. What is a? Answer: \\boxed{7}", "<|im_start|>think\nWait, re-check.<|im_start|>answer"] * 20
     return build_tokenizer(corpus, vocab_size=320)

@@ -19,7 +19,7 @@ QUESTIONS = ["Mix 3: a+4,b*3,c-2.", "Tally 1: a+2.", "Drift 7: a-3,b*7,c-1,d*9,e
 
 @pytest.fixture(scope="module")
 def tok():
-    from longthink.world.tokenizer import build_tokenizer
+    from longthink.tokenizer import build_tokenizer
 
     corpus = [q + "\n<|im_start|>think\na:3+4=7\nWait, a:3+4=7\n<|im_start|>answer\nAnswer: 7 Final Answer:" for q in
               QUESTIONS] * 10

@@ -78,8 +78,8 @@ def test_diversity_drops_emptied_domains():
 def _pool(n=120):
     import random
 
-    from longthink.world.tasks import sample_problems
-    from longthink.world.teacher import long_trace
+    from longthink.text_world.tasks import sample_problems
+    from longthink.text_world.teacher import long_trace
 
     rng = random.Random(0)
     rows = []

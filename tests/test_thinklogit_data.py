@@ -65,7 +65,7 @@ def test_world_sets_and_training_split():
 
 
 def test_dev_split_is_held_out_and_fixed():
-    from longthink.world.pool import eval_sets
+    from longthink.text_world.pool import eval_sets
 
     kw = dict(profile="smoke", template=WORLD, n_traces=50, only_correct=True)
     sft, dpo, dev = world_training(**kw, n_dpo=10, dpo_difficulties=[3], n_dev=12)

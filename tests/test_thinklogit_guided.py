@@ -25,7 +25,7 @@ GREEDY = Sampler(temperature=0.0, top_p=1.0, max_new_tokens=12, repeat_limit=0)
 
 @pytest.fixture(scope="module")
 def tok():
-    from longthink.world.tokenizer import build_tokenizer
+    from longthink.tokenizer import build_tokenizer
 
     return build_tokenizer(CORPUS, vocab_size=320)
 
@@ -184,7 +184,7 @@ def test_generate_all_batches_and_counts_tokens(tok, models, prompts):
 def test_tokenizer_check(tok):
     from transformers import AddedToken
 
-    from longthink.world.tokenizer import build_tokenizer
+    from longthink.tokenizer import build_tokenizer
 
     assert check_shared_tokenizer(tok, {"guider": tok, "guider base": tok}) == []
     other = build_tokenizer(["completely different text about cats and dogs"] * 20, vocab_size=320)

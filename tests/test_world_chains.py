@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from longthink.world.chains import FINAL, ChainTeacher, answers_match, format_thoughts, steps_as_json
-from longthink.world.scenes import QUESTION_KINDS, generate_examples
+from longthink.vision_world.chains import FINAL, ChainTeacher, answers_match, format_thoughts, steps_as_json
+from longthink.vision_world.scenes import QUESTION_KINDS, generate_examples
 
 EXAMPLES = generate_examples(len(QUESTION_KINDS) * 40, seed=7)
 

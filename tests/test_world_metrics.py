@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from longthink.world.showcase import bar_checks
+from longthink.text_world.showcase import bar_checks
 
 
 def _metrics(instruct, target, guider, build=300.0):

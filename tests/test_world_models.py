@@ -11,7 +11,7 @@ def smoke_world(tmp_path_factory):
 
     old = os.environ.get("LONGTHINK_CACHE")
     os.environ["LONGTHINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    from longthink.world.models import build_world
+    from longthink.text_world.models import build_world
 
     yield build_world("smoke", progress=False)
     if old is None:
@@ -21,7 +21,7 @@ def smoke_world(tmp_path_factory):
 
 
 def test_build_world_saves_models_and_tokenizer(smoke_world):
-    from longthink.world.tokenizer import load_tokenizer
+    from longthink.tokenizer import load_tokenizer
 
     paths = smoke_world["paths"]
     assert set(paths) == {"tokenizer", "instruct", "target", "guider_base"}
@@ -37,7 +37,7 @@ def test_build_world_saves_models_and_tokenizer(smoke_world):
 def test_second_call_is_cached(smoke_world):
     import time
 
-    from longthink.world.models import build_world, world_model_path
+    from longthink.text_world.models import build_world, world_model_path
 
     start = time.perf_counter()
     again = build_world("smoke", progress=False)
@@ -55,8 +55,8 @@ def test_resolve_world_ref_and_load(smoke_world):
 
 
 def test_chat_prompt_matches_template(smoke_world):
-    from longthink.world.pretrain import prompt_text
-    from longthink.world.tokenizer import load_tokenizer
+    from longthink.text_world.pretrain import prompt_text
+    from longthink.tokenizer import load_tokenizer
 
     tok = load_tokenizer(smoke_world["paths"]["tokenizer"])
     messages = [{"role": "user", "content": "Mix 3:a+4."}]
@@ -64,7 +64,7 @@ def test_chat_prompt_matches_template(smoke_world):
 
 
 def test_unknown_model_name_lists_known_names():
-    from longthink.world.models import WorldError, world_model_path
+    from longthink.text_world.models import WorldError, world_model_path
 
     with pytest.raises(WorldError, match=r"unknown world model 'teacher'.*instruct.*target.*guider_base"):
         world_model_path("teacher", "smoke")
@@ -72,7 +72,7 @@ def test_unknown_model_name_lists_known_names():
 
 def test_unknown_profile_is_clear():
     from longthink.config import RecipeError
-    from longthink.world.models import world_model_path
+    from longthink.text_world.models import world_model_path
 
     with pytest.raises(RecipeError, match="unknown profile 'huge'"):
         world_model_path("instruct", "huge")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from longthink.grading import grade
-from longthink.world.pool import POOL_COLUMNS, build_pool, eval_sets, pool_rows
-from longthink.world.tasks import TaskError, solve
+from longthink.text_world.pool import POOL_COLUMNS, build_pool, eval_sets, pool_rows
+from longthink.text_world.tasks import TaskError, solve
 
 
 @pytest.fixture(scope="module")

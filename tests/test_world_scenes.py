@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from longthink.world.scenes import (
+from longthink.vision_world.scenes import (
     COLOURS,
     GROUNDING_KINDS,
     QUESTION_KINDS,

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from longthink.grading import grade
-from longthink.world import tasks, teacher
+from longthink.text_world import tasks, teacher
 
 
 def test_problem_solution_matches_manual_chain():

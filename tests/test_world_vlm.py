@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from longthink.world.scenes import example_image, generate_examples
-from longthink.world.vlm import (
+from longthink.vision_world.scenes import example_image, generate_examples
+from longthink.vision_world.vlm import (
     VLMArch,
     build_processor,
     build_vision_tokenizer,
@@ -75,7 +75,7 @@ def test_save_load_round_trip_gives_the_same_logits(vlm_dir, tmp_path):
 
 def test_models_load_vlm_finds_the_image_only_processor(vlm_dir):
     from longthink.models import load_vlm as kit_load_vlm
-    from longthink.world.vlm import Qwen2VLImageOnlyProcessor
+    from longthink.vision_world.vlm import Qwen2VLImageOnlyProcessor
 
     model, processor = kit_load_vlm(str(vlm_dir))
     assert isinstance(processor, Qwen2VLImageOnlyProcessor)
@@ -131,7 +131,7 @@ def test_grpo_trainer_runs_with_a_reference_model(vlm_dir, examples, tmp_path):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from longthink.world.scenes import iou, parse_box
+    from longthink.vision_world.scenes import iou, parse_box
 
     def box_reward(completions, box=None, **kwargs):
         out = []
@@ -178,8 +178,8 @@ TINY_STAGE = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, nu
 def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
     from safetensors.torch import load_file
 
-    from longthink.world.vision_schema import VisionWorldStage
-    from longthink.world.vlm_pretrain import build_cached, evaluate_vlm
+    from longthink.vision_world.schema import VisionWorldStage
+    from longthink.vision_world.pretrain import build_cached, evaluate_vlm
 
     settings = VisionWorldStage(**TINY_STAGE)
     a = build_cached(settings, seed=0, root=tmp_path / "a")
@@ -200,8 +200,8 @@ def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
 
 
 def test_referent_probe_points_at_the_named_object_and_skips_descriptions():
-    from longthink.world.vision_schema import VisionWorldStage
-    from longthink.world.vlm_pretrain import CellProbe, ReferentProbe, encode_batch, example_losses, sample_tasks
+    from longthink.vision_world.schema import VisionWorldStage
+    from longthink.vision_world.pretrain import CellProbe, ReferentProbe, encode_batch, example_losses, sample_tasks
 
     settings = VisionWorldStage(**TINY_STAGE, task_weights={"describe": 1, "colour_of": 1, "where": 1})
     tok = build_vision_tokenizer(vocab_size=320, corpus_size=60)
@@ -224,8 +224,8 @@ def test_referent_probe_points_at_the_named_object_and_skips_descriptions():
 
 
 def test_pretrain_with_the_grounding_devices_saves_a_plain_model(tmp_path):
-    from longthink.world.vision_schema import VisionWorldStage
-    from longthink.world.vlm_pretrain import build_result, pretrain
+    from longthink.vision_world.schema import VisionWorldStage
+    from longthink.vision_world.pretrain import build_result, pretrain
 
     settings = VisionWorldStage(**{**TINY_STAGE, "max_steps": 2}, question_first=True, vision_scale_weight=1.0,
                                 referent_aux_weight=5.0, readout_aux_weight=1.0, layer_cell_aux_weight=1.0)
@@ -247,7 +247,7 @@ def test_pretrain_with_the_grounding_devices_saves_a_plain_model(tmp_path):
      ({"vision_aux_weight": 0.0, "vision_scale_weight": 1.0}, "vision_aux_weight")],
 )
 def test_bad_stage_settings_name_the_value(change, needle):
-    from longthink.world.vision_schema import VisionWorldStage
+    from longthink.vision_world.schema import VisionWorldStage
 
     with pytest.raises(ValueError, match=needle):
         VisionWorldStage(**{**TINY_STAGE, **change})
@@ -255,15 +255,15 @@ def test_bad_stage_settings_name_the_value(change, needle):
 
 @pytest.mark.parametrize("profile", [None, "tiny", "smoke"])
 def test_recipe_loads(profile):
-    from longthink.world.vlm_pretrain import load_settings
+    from longthink.vision_world.pretrain import load_settings
 
     settings, seed = load_settings(profile)
     assert settings.train_resolution % 28 == 0 and isinstance(seed, int)
 
 
 def test_settings_added_later_enter_the_hash_only_when_set():
-    from longthink.world.vision_schema import VisionWorldStage
-    from longthink.world.vlm_pretrain import LATER_SETTINGS, hashed_settings
+    from longthink.vision_world.schema import VisionWorldStage
+    from longthink.vision_world.pretrain import LATER_SETTINGS, hashed_settings
 
     base = hashed_settings(VisionWorldStage(**TINY_STAGE))
     assert not set(LATER_SETTINGS) & set(base)  # the builds cached before these settings existed stay valid

@@ -71,9 +71,9 @@ def evaluate(model, tokenizer, dataset, *, max_new_tokens: int = 48, batch_size:
 def evaluate_world_model(name: str, profile: str = "tiny", *, split: str = "by_difficulty",
                          progress: bool = False) -> EvalResult:
     """Accuracy of world model ``name`` on the world's ``by_difficulty`` (or ``hard``) evaluation set."""
-    from longthink.world.models import load_world_model
-    from longthink.world.pool import eval_sets
-    from longthink.world.settings import world_settings
+    from longthink.text_world.models import load_world_model
+    from longthink.text_world.pool import eval_sets
+    from longthink.text_world.settings import world_settings
 
     sets = eval_sets(profile=profile)
     if split not in sets:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from longthink.runs import atomic_write_json, cache_dir, cached_build, config_hash
-from longthink.world.settings import MODEL_NAMES, world_settings
+from longthink.text_world.settings import MODEL_NAMES, world_settings
 
 WORLD_VERSION = 5  # bump when the world's code changes what a build produces
 BUILD_ORDER = ("guider_base", "instruct", "target")
@@ -53,9 +53,9 @@ def model_config(name: str, profile: str) -> dict:
 
 def tokenizer_corpus(*, size: int, seed: int, max_difficulty: int, domains) -> list[str]:
     """World text for the BPE: chat prompts, short answers, step drills and s1-format long traces."""
-    from longthink.world.pretrain import prompt_text
-    from longthink.world.tasks import make_problem
-    from longthink.world.teacher import TeacherSettings, long_trace, s1_assistant, short_completion, step_drill
+    from longthink.text_world.pretrain import prompt_text
+    from longthink.text_world.tasks import make_problem
+    from longthink.text_world.teacher import TeacherSettings, long_trace, s1_assistant, short_completion, step_drill
 
     # The BPE was trained on the first re-check surface ("Wait, f+4:3=7"); kept so that the tokenizer, and every
     # world model built on it, stays the same (the pool's own surface is a pool setting).
@@ -73,7 +73,7 @@ def tokenizer_corpus(*, size: int, seed: int, max_difficulty: int, domains) -> l
 
 def tokenizer_path(profile: str = "tiny") -> Path:
     """The folder of the world tokenizer for ``profile`` (built on first use)."""
-    from longthink.world.tokenizer import build_tokenizer
+    from longthink.tokenizer import build_tokenizer
 
     config = tokenizer_config(profile)
 
@@ -91,7 +91,7 @@ def tokenizer_path(profile: str = "tiny") -> Path:
 
 
 def _eval_questions(profile: str) -> frozenset[str]:
-    from longthink.world.pool import eval_sets
+    from longthink.text_world.pool import eval_sets
 
     return frozenset(r["question"] for rows in eval_sets(profile=profile, as_rows=True).values() for r in rows)
 
@@ -103,8 +103,8 @@ def world_model_path(name: str, profile: str = "tiny", *, progress: bool = True)
 
     def build(tmp: Path) -> dict:
         start = time.perf_counter()
-        from longthink.world.pretrain import build_model, pretrain
-        from longthink.world.tokenizer import load_tokenizer
+        from longthink.text_world.pretrain import build_model, pretrain
+        from longthink.tokenizer import load_tokenizer
 
         s = world_settings(profile)
         tasks, stage = s.stage("tasks").kit, s.stage(name).kit
@@ -131,7 +131,7 @@ def _spawn_build(name: str, profile: str):
     import subprocess
     import sys
 
-    code = ("from longthink.world.models import world_model_path; "
+    code = ("from longthink.text_world.models import world_model_path; "
             f"world_model_path({name!r}, {profile!r}, progress=False)")
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
@@ -214,7 +214,7 @@ def load_world_model(name: str, profile: str = "tiny"):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from longthink.world.tokenizer import load_tokenizer
+    from longthink.tokenizer import load_tokenizer
 
     path = world_model_path(name, profile)
     model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32, use_safetensors=True)

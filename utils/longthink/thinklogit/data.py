@@ -146,7 +146,7 @@ def _stratified(rows: list[dict], limit: int) -> list[dict]:
 
 def world_questions(name: str, *, profile: str, template: str, limit: int = 0) -> list[Question]:
     """The world's held-out set ``name`` ("by_difficulty" or "hard"), stratified by difficulty if limited."""
-    from longthink.world.pool import eval_sets
+    from longthink.text_world.pool import eval_sets
 
     sets = eval_sets(profile=profile, as_rows=True)
     if name not in sets:
@@ -163,7 +163,7 @@ def well_formed_trace(thinking: str, attempt: str | None) -> bool:
 
 
 def _s1_completion(thinking: str, attempt: str) -> str:
-    from longthink.world.teacher import s1_assistant
+    from longthink.text_world.teacher import s1_assistant
 
     return s1_assistant(thinking, attempt)
 
@@ -195,7 +195,7 @@ def world_training(*, profile: str, template: str, n_traces: int, only_correct: 
     never does).
     """
     from longthink.grading import grade
-    from longthink.world.pool import build_pool
+    from longthink.text_world.pool import build_pool
 
     if completion_format not in COMPLETION_FORMATS:
         raise DataError(f"unknown completion_format {completion_format!r}; known: {sorted(COMPLETION_FORMATS)}")

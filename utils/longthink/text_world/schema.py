@@ -39,7 +39,7 @@ class PoolStage:
     p_wrong_base: float = 0.05
     p_wrong_per_step: float = 0.06
     p_garbled: float = 0.08
-    recheck_surface: str = "own_line"  # a key of longthink.world.teacher.RECHECK_SURFACES
+    recheck_surface: str = "own_line"  # a key of longthink.text_world.teacher.RECHECK_SURFACES
 
 
 @stage_schema("world.eval")

@@ -61,7 +61,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def _world_hash(profile: str) -> str | None:
     from longthink.runs import config_hash
-    from longthink.world.settings import world_settings
+    from longthink.text_world.settings import world_settings
 
     return config_hash(world_settings(profile).as_dict())
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
-WORLD_RECIPE = "world.yaml"
 MODEL_NAMES = ("instruct", "target", "guider_base")
 
 
 def recipe_path() -> Path:
-    """``$LONGTHINK_ROOT/recipes/world.yaml`` if set, else the checkout this package is installed from."""
-    root = os.environ.get("LONGTHINK_ROOT")
-    base = Path(root) if root else Path(__file__).resolve().parents[2]
-    return base / "recipes" / WORLD_RECIPE
+    """``recipes/world.yaml`` of the checkout (``longthink.config.recipe_path``)."""
+    from longthink.config import recipe_path as find
+
+    return find("world")
 
 
 @functools.lru_cache(maxsize=16)

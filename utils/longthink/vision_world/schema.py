@@ -34,7 +34,7 @@ class VisionWorldStage:
 
     ``task_weights`` mixes the pretraining tasks: ``describe`` is the dense supervision (one entry per grid cell)
     that teaches the vision tower to see (notes/cpu-calibration.md); the others are question kinds of
-    ``longthink.world.scenes`` answered directly (short answers; boxes for ``ground``).
+    ``longthink.vision_world.scenes`` answered directly (short answers; boxes for ``ground``).
     """
 
     # scenes
@@ -76,7 +76,7 @@ class VisionWorldStage:
     eval_batch_size: int = 64
 
     def __post_init__(self) -> None:
-        from longthink.world.scenes import QUESTION_KINDS
+        from longthink.vision_world.scenes import QUESTION_KINDS
 
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
@@ -109,7 +109,7 @@ class VisionWorldStage:
             raise ValueError(f"world.vlm: batch sizes must be >= 1, got {self.batch_size}, {self.eval_batch_size}")
 
     def arch(self):
-        from longthink.world.vlm import VLMArch
+        from longthink.vision_world.vlm import VLMArch
 
         names = {f.name for f in dataclasses.fields(VLMArch)}
         return VLMArch(**{k: getattr(self, k) for k in names if hasattr(self, k)})

@@ -17,7 +17,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from longthink.world.scenes import (
+from longthink.vision_world.scenes import (
     COLOURS,
     RELATIONS,
     SHAPES,
@@ -92,7 +92,7 @@ def answers_match(answer: str | None, gold: str, *, kind: str | None = None) -> 
 
 
 class ChainTeacher:
-    """Writes chains for examples from ``longthink.world.scenes.generate_examples``.
+    """Writes chains for examples from ``longthink.vision_world.scenes.generate_examples``.
 
     ``error_rate`` is the probability that a chain contains one mistake; ``chain(example, sample=k)`` is
     deterministic in ``(seed, example id, k)``, so ``chains(example, n)`` gives Insight-V's N runs per question.

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from longthink.world.scenes import (
+from longthink.vision_world.scenes import (
     GROUNDING_KINDS,
     MULTI_STEP_KINDS,
     POSITION_KINDS,
@@ -43,8 +43,8 @@ from longthink.world.scenes import (
     parse_description,
     rescale_box,
 )
-from longthink.world.vision_schema import VisionWorldStage
-from longthink.world.vlm_probes import CellProbe, ReferentProbe  # noqa: F401 (re-exported)
+from longthink.vision_world.schema import VisionWorldStage
+from longthink.vision_world.vlm_probes import CellProbe, ReferentProbe  # noqa: F401 (re-exported)
 
 RECIPE = "recipes/world_vision.yaml"
 STAGE = "vlm"
@@ -54,13 +54,10 @@ DESCRIBE_PROMPT = "Describe the scene, row by row."
 
 # ------------------------------------------------------------------------------------------------- settings
 def recipe_path() -> Path:
-    """``recipes/world_vision.yaml`` of this checkout (``$LONGTHINK_ROOT`` or the folder above the package)."""
-    import os
+    """``recipes/world_vision.yaml`` of the checkout (``longthink.config.recipe_path``)."""
+    from longthink.config import recipe_path as find
 
-    import longthink
-
-    root = Path(os.environ.get("LONGTHINK_ROOT") or Path(longthink.__file__).resolve().parents[1])
-    return root / RECIPE
+    return find("world_vision")
 
 
 def load_settings(profile: str | None = "tiny", overrides: Mapping[str, Any] | None = None) -> tuple[VisionWorldStage, int]:
@@ -138,7 +135,7 @@ def hash_seed(seed: int, name: str) -> int:
 def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None = None, with_answers: bool = True,
                  question_first: bool = False):
     """Processor inputs for a batch (left padded); with answers, ``labels`` keep only answer tokens + EOS."""
-    from longthink.world.vlm import user_message
+    from longthink.vision_world.vlm import user_message
 
     tok = processor.tokenizer
     texts = []
@@ -178,7 +175,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
     from tqdm.auto import tqdm
 
     from longthink.runs import set_seed
-    from longthink.world.vlm import build_processor, build_vision_tokenizer, build_vlm, num_parameters, write_vlm
+    from longthink.vision_world.vlm import build_processor, build_vision_tokenizer, build_vlm, num_parameters, write_vlm
 
     started = time.perf_counter()
     old_threads = torch.get_num_threads()
@@ -427,7 +424,7 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
     import numpy as np
     import torch
 
-    from longthink.world.vlm import load_vlm
+    from longthink.vision_world.vlm import load_vlm
 
     n = n_per_kind or settings.eval_per_kind
     old_threads = torch.get_num_threads()

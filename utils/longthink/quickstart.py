@@ -66,7 +66,7 @@ def build_model(stage: StageSettings, corpus: list[str]):
     """A fresh tiny Qwen2 and the world tokenizer trained on ``corpus``."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from longthink.world.tokenizer import build_tokenizer
+    from longthink.tokenizer import build_tokenizer
 
     kit = stage.kit
     tokenizer = build_tokenizer(corpus, vocab_size=kit.vocab_size)

@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import difflib
 import importlib
+import os
 import types
 import typing
 from collections.abc import Mapping
@@ -24,8 +25,8 @@ PROFILE_DIR = "profiles"
 TOP_LEVEL_KEYS = {"paper": str, "seed": int, "description": str, "stages": dict}
 # Which module registers the schemas of a recipe's stage kinds ("s1.sft" -> longthink.s1.schema).
 SCHEMA_MODULES = {
-    "world": "longthink.world.schema",
-    "world_vision": "longthink.world.vision_schema",
+    "world": "longthink.text_world.schema",
+    "world_vision": "longthink.vision_world.schema",
     "s1": "longthink.s1.schema",
     "thinklogit": "longthink.thinklogit.schema",
     "insight_v": "longthink.insight_v.schema",
@@ -107,6 +108,42 @@ class Recipe:
 
     def as_dict(self) -> dict[str, Any]:
         return {"paper": self.paper, "seed": self.seed, "stages": {k: v.as_dict() for k, v in self.stages.items()}}
+
+
+# ----------------------------------------------------------------------------------------------- finding files
+def repo_root() -> Path:
+    """The checkout that holds ``recipes/`` and ``notebooks/``.
+
+    ``$LONGTHINK_ROOT`` if set; else the checkout this package is installed from (the editable install of ``make
+    setup``: ``utils/longthink/`` sits two folders below it); else the current folder or the first one above it
+    that holds ``recipes/``. Every recipe, expected-results file and notebook is found from here.
+    """
+    env = os.environ.get("LONGTHINK_ROOT")
+    if env:
+        root = Path(env).expanduser().resolve()
+        if not (root / "recipes").is_dir():
+            raise RecipeError(f"LONGTHINK_ROOT={env} holds no recipes/ folder")
+        return root
+    installed = Path(__file__).resolve().parents[2]
+    if (installed / "recipes").is_dir():
+        return installed
+    start = Path.cwd().resolve()
+    for folder in (start, *start.parents):
+        if (folder / "recipes").is_dir():
+            return folder
+    raise RecipeError(f"no longthink checkout (a folder with recipes/) at or above {start}; set LONGTHINK_ROOT")
+
+
+def recipe_path(name: str | os.PathLike) -> Path:
+    """``recipes/<name>.yaml`` of :func:`repo_root`; a path (with a folder or a ``.yaml`` suffix) is taken as given."""
+    text = str(name)
+    if "/" in text or text.endswith((".yaml", ".yml")):
+        return Path(text)
+    path = repo_root() / "recipes" / f"{text}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (repo_root() / "recipes").glob("*.yaml"))
+        raise RecipeError(f"{path}: no recipe named {text!r}; known recipes: {known}")
+    return path
 
 
 # --------------------------------------------------------------------------------------------------- loading

@@ -14,8 +14,8 @@ import json
 import random
 from collections.abc import Sequence
 
-from longthink.world.tasks import DOMAINS, Problem, TaskError, check_difficulty, sample_problems
-from longthink.world.teacher import GARBLES, TeacherSettings, long_trace
+from longthink.text_world.tasks import DOMAINS, Problem, TaskError, check_difficulty, sample_problems
+from longthink.text_world.teacher import GARBLES, TeacherSettings, long_trace
 
 POOL_SEED_OFFSET = 101
 EVAL_SEED_OFFSET = 202
@@ -104,7 +104,7 @@ def build_pool(size: int | None = None, *, profile: str = "tiny", seed: int | No
     """The pool as a ``datasets.Dataset`` (settings from recipes/world.yaml + the profile; ``size`` overrides)."""
     from datasets import Dataset
 
-    from longthink.world.settings import world_settings
+    from longthink.text_world.settings import world_settings
 
     s = world_settings(profile)
     seed = s.seed if seed is None else seed
@@ -121,7 +121,7 @@ def eval_sets(*, profile: str = "tiny", seed: int | None = None, as_rows: bool =
     """``{"by_difficulty": Dataset, "hard": Dataset}``: the MATH500 and AIME analogs for ``profile``."""
     from datasets import Dataset
 
-    from longthink.world.settings import world_settings
+    from longthink.text_world.settings import world_settings
 
     s = world_settings(profile)
     seed = s.seed if seed is None else seed

@@ -25,12 +25,16 @@ class NotebookError(RuntimeError):
 
 
 def repo_root() -> Path:
-    """The checkout that holds ``notebooks/`` and ``recipes/`` (``$LONGTHINK_ROOT`` or the current folder up)."""
-    start = Path(os.environ.get("LONGTHINK_ROOT") or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / NOTEBOOK_DIR).is_dir() and (folder / "recipes").is_dir():
-            return folder
-    raise NotebookError(f"no longthink checkout (a folder with notebooks/ and recipes/) at or above {start}")
+    """The checkout that holds ``notebooks/`` and ``recipes/`` (see ``longthink.config.repo_root``)."""
+    from longthink.config import RecipeError, repo_root as find
+
+    try:
+        root = find()
+    except RecipeError as exc:
+        raise NotebookError(str(exc)) from exc
+    if not (root / NOTEBOOK_DIR).is_dir():
+        raise NotebookError(f"{root} holds recipes/ but no {NOTEBOOK_DIR}/ folder")
+    return root
 
 
 def list_notebooks(root: Path | None = None) -> dict[str, Path]:

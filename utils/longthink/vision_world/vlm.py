@@ -18,7 +18,7 @@ from typing import Any
 
 from transformers import Qwen2VLProcessor
 
-from longthink.world.tokenizer import CHAT_TEMPLATE, IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
+from longthink.tokenizer import CHAT_TEMPLATE, IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
 
 META_FILE = "world_vision.json"
 
@@ -67,8 +67,8 @@ class VLMArch:
 
 def tokenizer_corpus(*, seed: int = 0, n: int = 600) -> list[str]:
     """Texts of the visual world (questions, answers, descriptions, chains) to train the BPE on."""
-    from longthink.world.chains import ChainTeacher, format_thoughts
-    from longthink.world.scenes import Scene, describe, generate_examples
+    from longthink.vision_world.chains import ChainTeacher, format_thoughts
+    from longthink.vision_world.scenes import Scene, describe, generate_examples
 
     examples = generate_examples(n, seed=seed)
     teacher = ChainTeacher(error_rate=0.3, seed=seed)
@@ -81,7 +81,7 @@ def tokenizer_corpus(*, seed: int = 0, n: int = 600) -> list[str]:
 
 def build_vision_tokenizer(*, vocab_size: int = 512, seed: int = 0, corpus_size: int = 600):
     """The world tokenizer trained on the visual world's texts (same specials and template as the text world)."""
-    from longthink.world.tokenizer import build_tokenizer
+    from longthink.tokenizer import build_tokenizer
 
     return build_tokenizer(tokenizer_corpus(seed=seed, n=corpus_size), vocab_size=vocab_size)
 
@@ -124,7 +124,7 @@ def build_vlm(tokenizer, arch: VLMArch = VLMArch(), *, seed: int = 0):
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in (IMAGE_PAD, VIDEO_PAD, VISION_START, VISION_END)}
     missing = [t for t, i in ids.items() if i is None or i == tokenizer.unk_token_id]
     if missing:
-        raise ValueError(f"the tokenizer lacks the vision tokens {missing}: build it with longthink.world.tokenizer")
+        raise ValueError(f"the tokenizer lacks the vision tokens {missing}: build it with longthink.tokenizer")
     head_dim = arch.hidden_size // arch.num_attention_heads
     unit = head_dim // 16  # head_dim/2 rotary frequencies split 2:3:3 over (time, height, width)
     config = Qwen2VLConfig(

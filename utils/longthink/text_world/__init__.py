@@ -2,5 +2,5 @@
 
 Text world (this package's ``tasks``, ``teacher``, ``pool``, ``pretrain``, ``models``): labelled one-digit
 operation chains with a difficulty knob (see ``tasks``). Heavy imports (torch, transformers, datasets) happen
-inside functions, so ``import longthink.world`` is cheap.
+inside functions, so ``import longthink.text_world`` is cheap.
 """

@@ -26,11 +26,11 @@ def resolve_model(ref: str, profile: str | None = None) -> str:
     if not isinstance(ref, str) or not ref.strip():
         raise ModelLoadError(f"a model reference must be a non-empty string, got {ref!r}")
     if ref.startswith(WORLD_PREFIX):
-        from longthink.world.models import world_model_path
+        from longthink.text_world.models import world_model_path
 
         return str(world_model_path(ref[len(WORLD_PREFIX) :], profile or "tiny"))
     if ref.startswith(WORLD_VISION_PREFIX):
-        from longthink.world.vlm_pretrain import vision_model_path
+        from longthink.vision_world.pretrain import vision_model_path
 
         return str(vision_model_path(profile or "tiny"))
     return ref
@@ -99,7 +99,7 @@ def load_vlm(ref: str, *, profile: str | None = None, dtype: Any = None, device:
         )
         folder = Path(path)
         if folder.is_dir() and (folder / "processor_config.json").exists() and _is_world_tokenizer(folder):
-            from longthink.world.vlm import load_processor  # the image-only Qwen2-VL processor (no torchvision)
+            from longthink.vision_world.vlm import load_processor  # the image-only Qwen2-VL processor (no torchvision)
 
             processor = load_processor(folder)
         else:

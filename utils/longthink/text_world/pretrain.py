@@ -15,8 +15,8 @@ import random
 import time
 from collections.abc import Sequence
 
-from longthink.world.tasks import check_difficulty, make_problem
-from longthink.world.teacher import short_completion, step_drill
+from longthink.text_world.tasks import check_difficulty, make_problem
+from longthink.text_world.teacher import short_completion, step_drill
 
 IGNORE = -100
 

@@ -11,7 +11,7 @@ def show_examples(examples: Sequence[dict[str, Any]], *, resolution: int | None 
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from longthink.world.scenes import example_image
+    from longthink.vision_world.scenes import example_image
     import textwrap
 
     rows = (len(examples) + columns - 1) // columns
@@ -32,7 +32,7 @@ def accuracy_bars(by_kind: Mapping[str, float], *, title: str = "base VLM accura
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from longthink.world.scenes import MULTI_STEP_KINDS
+    from longthink.vision_world.scenes import MULTI_STEP_KINDS
 
     kinds = list(by_kind)
     group = ["several steps (direct answer)" if k in MULTI_STEP_KINDS else "single step / dense" for k in kinds]

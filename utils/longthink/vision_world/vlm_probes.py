@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from longthink.world.scenes import GROUNDING_KINDS, POSITION_KINDS, SINGLE_STEP_KINDS, Scene
+from longthink.vision_world.scenes import GROUNDING_KINDS, POSITION_KINDS, SINGLE_STEP_KINDS, Scene
 
 class CellProbe:
     """Vision-encoder pretraining: a linear head reads each merged visual token and predicts its grid cell's
@@ -25,7 +25,7 @@ class CellProbe:
     def __init__(self, model, *, grid: int, normalise: bool = False):
         import torch
 
-        from longthink.world.scenes import COLOURS, SHAPES, SIZES
+        from longthink.vision_world.scenes import COLOURS, SHAPES, SIZES
 
         self.grid = grid
         self.normalise = normalise  # read RMS-normalised tokens: the probe then gives no reason to grow their scale

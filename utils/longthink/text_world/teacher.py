@@ -44,7 +44,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from longthink.world.tasks import APPLY, MODULUS, OPERAND_DIGITS, Problem
+from longthink.text_world.tasks import APPLY, MODULUS, OPERAND_DIGITS, Problem
 
 THINK = "<|im_start|>think"
 ANSWER = "<|im_start|>answer"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import random
 
-from longthink.world.models import BUILD_ORDER
-from longthink.world.tasks import make_problem
-from longthink.world.teacher import TeacherSettings, long_trace, s1_assistant, short_completion
+from longthink.text_world.models import BUILD_ORDER
+from longthink.text_world.tasks import make_problem
+from longthink.text_world.teacher import TeacherSettings, long_trace, s1_assistant, short_completion
 
 
 def sample_table(profile: str = "tiny", *, seed: int = 0):
     """One problem per (domain, difficulty) with its gold answer, the short answer and a long trace."""
     import pandas as pd
 
-    from longthink.world.settings import world_settings
+    from longthink.text_world.settings import world_settings
 
     tasks = world_settings(profile).stage("tasks").kit
     rng = random.Random(seed)

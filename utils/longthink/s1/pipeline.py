@@ -40,7 +40,7 @@ def eval_rows(name: str, profile: str) -> list[dict]:
     hub dataset id (``problem``/``question`` and ``answer`` columns) at paper scale."""
     name = name.removeprefix("world:")
     if name in ("hard", "by_difficulty"):
-        from longthink.world.pool import eval_sets
+        from longthink.text_world.pool import eval_sets
 
         return [dict(r) for r in eval_sets(profile=profile, as_rows=True)[name]]
     from datasets import load_dataset
@@ -51,7 +51,7 @@ def eval_rows(name: str, profile: str) -> list[dict]:
 
 def pool_dataset(ref: str, profile: str):
     if ref == "world:pool":
-        from longthink.world.pool import build_pool
+        from longthink.text_world.pool import build_pool
 
         return build_pool(profile=profile)
     from datasets import load_dataset
@@ -63,7 +63,7 @@ def pool_fingerprint(ref: str, profile: str) -> dict | str:
     """What the pool depends on, for the curate stage's hash: the world's pool settings (teacher rates, re-check
     surface), so a changed world pool re-curates; a hub pool is named by its id."""
     if ref == "world:pool":
-        from longthink.world.settings import world_settings
+        from longthink.text_world.settings import world_settings
 
         return world_settings(profile).stage("pool").as_dict()
     return ref

@@ -25,6 +25,7 @@ def s1_text(thinking: str, answer: str) -> str:
     ("a+4:3=7\nb*3:7=1", "1", "cut_short", 3),  # stopped early
     ("a+4:3=7\nb*3:7=1\nc-2:1=9\nd+1:9=0", "", "format", None),  # no answer
     ("a+4:3=7\nb*3:7=1\nz+2:1=3\nd+1:3=4", "4", "misread", 3),  # a label not in the question
+    ("a+4:3=7\nb*3:7=1\ncc*7:w*3", "3", "format", 3),  # the chain went on in a garbled line
 ])
 def test_first_error_kind_and_position(thinking, answer, kind, position):
     d = dg.classify(parse_question(Q), s1_text(thinking, answer))

@@ -176,6 +176,8 @@ def classify(problem: Problem, text: str, *, correct: bool | None = None) -> Dia
             return Diagnosis(False, "value", done, f"{step.y} for {step.result()}")
         value = step.y
     if done < problem.difficulty:
+        if trace.bad_lines and not trace.skips:  # the chain went on in lines that are not steps
+            return Diagnosis(False, "format", done + 1, f"line {trace.bad_lines[0]!r}")
         why = "skipped with ..." if trace.skips else "stopped"
         return Diagnosis(False, "cut_short", done + 1, f"{why} after {done} of {problem.difficulty} operations")
     if trace.answer is None or not trace.answer.strip().isdigit():

@@ -18,7 +18,8 @@ def pool():
 
 def test_pool_has_s1k_columns_and_size(pool):
     assert set(POOL_COLUMNS) <= set(pool.column_names)
-    assert {"answer", "difficulty", "domain", "flaw", "teacher_correct"} <= set(pool.column_names)
+    assert {"answer", "difficulty", "domain", "flaw", "teacher_correct", "passes", "deepseek_thinking_trajectory",
+            "deepseek_attempt"} <= set(pool.column_names)
     assert len(pool) == 500
     row = pool[0]
     assert isinstance(row["thinking_trajectories"], list) and len(row["thinking_trajectories"]) == 1
@@ -41,6 +42,9 @@ def test_clean_rows_are_consistent(pool):
             continue
         assert solve(row["question"]) == row["answer"]
         assert grade(f"Answer: {row['attempt']}", row["answer"]) == row["teacher_correct"]
+        assert row["deepseek_attempt"] == row["answer"]  # the guider's teacher never slips
+        assert row["rechecks"] == row["thinking_trajectories"][0].split("\n").count("Wait") == \
+            len(row["passes"].split(",")) - 1
 
 
 def test_eval_sets_are_held_out(pool):

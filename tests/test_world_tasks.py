@@ -55,55 +55,97 @@ def test_sampling_is_seeded_and_respects_exclude():
     assert not banned & {p.question for p in c}
 
 
-def test_short_style_skips_after_three_steps():
+def test_short_style_skips_after_three_steps_and_answers_the_value_reached():
     p = tasks.parse_question("Mix 3:a+4,b*3,c-2,d+1.")
-    assert teacher.short_completion(p) == "a+4:3=7\nb*3:7=1\nc-2:1=9\n...\nAnswer: 0"
+    assert teacher.short_completion(p) == "a+4:3=7\nb*3:7=1\nc-2:1=9\n...\nAnswer: 9"
+    assert teacher.short_completion(p, short_steps=4) == "a+4:3=7\nb*3:7=1\nc-2:1=9\nd+1:9=0\nAnswer: 0"
 
 
-def test_short_and_long_formats():
+def test_short_and_long_formats_on_a_short_chain():
     p = tasks.parse_question("Mix 3:a+4,b*3,c-2.")
     assert teacher.short_completion(p) == "a+4:3=7\nb*3:7=1\nc-2:1=9\nAnswer: 9"
-    clean = teacher.TeacherSettings(p_recheck=0, p_final_check=0, p_wrong_base=0, p_wrong_per_step=0)
-    trace = teacher.long_trace(p, random.Random(0), clean)
-    assert trace["thinking"] == "a+4:3=7\nb*3:7=1\nc-2:1=9" and trace["correct"]
+    trace = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(p_rethink=1, p_careful=1))
+    assert trace["thinking"] == "a+4:3=7\nb*3:7=1\nc-2:1=9" and trace["correct"]  # nothing to re-think
+    assert trace["passes"] == ["hurried"] and trace["rechecks"] == 0
     text = teacher.s1_assistant(trace["thinking"], trace["attempt"])
     assert text == "<|im_start|>think\na+4:3=7\nb*3:7=1\nc-2:1=9\n<|im_start|>answer\nAnswer: 9"
     assert grade(text, "9")
 
 
-def test_recheck_traces_say_wait_and_end_right():
+def test_merged_pass_groups_pairs_and_slips_only_merged_lines():
+    p = tasks.parse_question("Mix 3:a+4,b*3,c-2,d+1,e-3.")  # 3 -> 7 -> 1 -> 9 -> 0 -> 7
+    assert teacher.merge_groups(5) == [(0, 1), (2, 3), (4,)]
+    assert teacher.merge_groups(5, merge_from=3) == [(0,), (1,), (2, 3), (4,)]
+    lines, value = teacher.merged_pass(p)
+    assert lines == ["a+4,b*3:3=1", "c-2,d+1:1=0", "e-3:0=7"] and value == 7
+    lines, value = teacher.merged_pass(p, p_slip=1.0, rng=random.Random(0))
+    assert lines[0].startswith("a+4,b*3:3=") and lines[0] != "a+4,b*3:3=1" and lines[2].startswith("e-3:")
+    assert teacher.apply_all(int(lines[2][4]), [("e", "-", 3)]) == value  # the chain goes on from the slip
+
+
+def test_cut_short_trace_without_rethinking_ends_with_the_value_reached():
+    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")  # 5 -> 6 -> 9 -> 1 -> 8
+    never = teacher.TeacherSettings(p_rethink=0)
+    trace = teacher.long_trace(p, random.Random(0), never)
+    assert trace["thinking"] == "a+1:5=6\nb-7:6=9\nc+2:9=1\n..." and trace["attempt"] == "1"
+    assert not trace["correct"] and trace["passes"] == ["hurried"]
+
+
+def test_rethinking_passes_say_wait_and_the_last_pass_answers():
     p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
-    always = teacher.TeacherSettings(p_recheck=1, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0)
-    for seed in range(20):
-        trace = teacher.long_trace(p, random.Random(seed), always)
-        lines = trace["thinking"].split("\n")
-        assert lines.count("Wait") == 2 == trace["rechecks"] and trace["correct"]
-        assert lines[-2:] == ["Wait", "d-3:1=8"]
+    always = teacher.TeacherSettings(p_rethink=1, p_careful=1, p_again=0, p_merge_slip=0)
+    trace = teacher.long_trace(p, random.Random(0), always)
+    assert trace["thinking"] == ("a+1:5=6\nb-7:6=9\nc+2:9=1\n...\nWait\na+1,b-7:5=9\nc+2,d-3:9=8\n"
+                                 "Wait\na+1:5=6\nb-7:6=9\nc+2:9=1\nd-3:1=8")
+    assert trace["passes"] == ["hurried", "merged", "worked"] and trace["rechecks"] == 2 and trace["correct"]
+    merged_only = teacher.TeacherSettings(p_rethink=1, p_careful=0, p_merge_slip=1.0)
+    slipped = teacher.long_trace(p, random.Random(0), merged_only)
+    assert slipped["passes"] == ["hurried", "merged"] and not slipped["correct"]  # nothing caught the slip
+    fixed = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(p_rethink=1, p_careful=1, p_again=0,
+                                                                           p_merge_slip=1.0))
+    assert fixed["correct"] and fixed["thinking"].endswith("d-3:1=8")  # the worked pass corrects it
 
 
-def test_recheck_surfaces_share_the_random_stream():
-    """Only the text of a re-check changes with the surface: the same seed gives the same slips and values."""
+def test_worked_passes_repeat_geometrically_up_to_max_passes():
     p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
-    always = teacher.TeacherSettings(p_recheck=1, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0)
-    inline = teacher.TeacherSettings(p_recheck=1, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0,
-                                     recheck_surface="inline")
-    for seed in range(5):
-        own = teacher.long_trace(p, random.Random(seed), always)
-        old = teacher.long_trace(p, random.Random(seed), inline)
-        assert own["thinking"].replace("Wait\n", "Wait, ") == old["thinking"]
-        assert own["rechecks"] == old["rechecks"] == 2
+    settings = teacher.TeacherSettings(p_rethink=1, p_careful=1, p_again=0.7, max_passes=5)
+    counts = set()
+    for seed in range(60):
+        trace = teacher.long_trace(p, random.Random(seed), settings)
+        assert trace["passes"][:3] == ["hurried", "merged", "worked"] and len(trace["passes"]) <= 5
+        assert set(trace["passes"][2:]) == {"worked"} and trace["correct"]
+        counts.add(len(trace["passes"]))
+    assert counts == {3, 4, 5}
 
 
-def test_unknown_recheck_surface_is_named():
-    with pytest.raises(ValueError, match="recheck_surface 'dash'.*known: \\['inline', 'own_line'\\]"):
-        teacher.TeacherSettings(recheck_surface="dash")
-
-
-def test_wrong_traces_end_wrong():
+def test_random_stream_is_the_same_whatever_the_outcome():
     p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
-    wrong = teacher.TeacherSettings(p_recheck=0, p_final_check=0, p_wrong_base=1, p_wrong_per_step=0)
-    trace = teacher.long_trace(p, random.Random(0), wrong)
-    assert not trace["correct"] and not grade(teacher.s1_assistant(trace["thinking"], trace["attempt"]), p.answer)
+    a, b = random.Random(1), random.Random(1)
+    teacher.long_trace(p, a, teacher.TeacherSettings(p_rethink=0))
+    teacher.long_trace(p, b, teacher.TeacherSettings(p_rethink=1, p_careful=1, p_merge_slip=1.0))
+    assert a.random() == b.random()
+
+
+def test_distill_trace_is_one_pass_merged_or_worked():
+    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
+    seen = set()
+    for seed in range(30):
+        trace = teacher.distill_trace(p, random.Random(seed), teacher.TeacherSettings(distill_p_merged=0.5))
+        assert trace["correct"] and "Wait" not in trace["thinking"] and "..." not in trace["thinking"]
+        seen.add(trace["thinking"])
+    assert seen == {"a+1,b-7:5=9\nc+2,d-3:9=8", "a+1:5=6\nb-7:6=9\nc+2:9=1\nd-3:1=8"}
+    short = tasks.parse_question("Ledger 5:a+1,b-7.")
+    assert teacher.distill_trace(short, random.Random(0), teacher.TeacherSettings(distill_p_merged=1.0))[
+        "thinking"] == "a+1:5=6\nb-7:6=9"  # no chain within the short style is merged
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("p_rethink", 1.5, "p_rethink must be a probability"), ("distill_p_merged", -0.1, "distill_p_merged must be"),
+    ("max_passes", 0, "max_passes must be an int >= 1, got 0"), ("short_steps", 2.0, "short_steps must be an int"),
+])
+def test_bad_teacher_settings_are_named(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        teacher.TeacherSettings(**{field: value})
 
 
 @pytest.mark.parametrize("name", sorted(teacher.GARBLES))
@@ -112,52 +154,11 @@ def test_garbles_change_something(name):
     assert (q, t, a) != ("Mix 3:a+4.", "a:3+4=7", "7")
 
 
-def test_step_drill_is_one_correct_step_anywhere():
+def test_run_drill_works_the_whole_chain_from_a_value_and_names_no_label():
     p = tasks.parse_question("Mix 3:a+4,b*3,c-2,d+1,e-5.")
-    seen = set()
-    for seed in range(40):
-        question, completion = teacher.step_drill(p, random.Random(seed))
-        label, x = question.rsplit("Apply ", 1)[1].rstrip(".").split(" to ")
-        seen.add(label)
-        op, d = next((o, dd) for lab, o, dd in p.ops if lab == label)
-        y = tasks.APPLY[op](int(x), d)
-        assert completion == f"{label}{op}{d}:{x}={y}\nAnswer: {y}"
-    assert seen == {"a", "b", "c", "d", "e"}
-
-
-def test_final_rechecks_repeat_up_to_the_maximum_from_the_same_draw():
-    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
-    once = teacher.TeacherSettings(p_recheck=0, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0)
-    upto4 = teacher.TeacherSettings(p_recheck=0, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0,
-                                    max_final_checks=4)
-    counts = set()
-    for seed in range(40):
-        one, many = teacher.long_trace(p, random.Random(seed), once), teacher.long_trace(p, random.Random(seed), upto4)
-        assert one["rechecks"] == 1 and many["correct"]
-        assert many["thinking"].split("\nWait\n")[1:] == ["d-3:1=8"] * many["rechecks"]
-        counts.add(many["rechecks"])
-    assert counts == {1, 2, 3, 4}
-    with pytest.raises(ValueError, match="max_final_checks must be an int >= 1, got 0"):
-        teacher.TeacherSettings(max_final_checks=0)
-
-
-
-def test_final_misread_slips_the_last_operand_and_every_recheck_reads_it_again():
-    p = tasks.parse_question("Mix 5:a+1,b*7,c+2,d*3.")
-    base = dict(p_recheck=0, p_final_check=1, p_wrong_base=0, p_wrong_per_step=0, max_final_checks=3)
-    plain = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(**base))
-    slipped = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(**base, p_final_misread=1.0))
-    lines, clean = slipped["thinking"].split("\n"), plain["thinking"].split("\n")
-    first_wait = lines.index("Wait")
-    misread = lines[first_wait - 1]
-    assert clean[first_wait - 1] == "d*3:4=2" and lines[first_wait + 1] == "d*3:4=2"
-    assert misread.startswith("d*") and misread[2] in "79" and misread[3:6] == ":4="
-    assert tasks.APPLY["*"](4, int(misread[2])) == int(misread[-1])  # consistent with the misread operand
-    assert lines[:first_wait - 1] == clean[:first_wait - 1] and lines[first_wait:] == clean[first_wait:]
-    assert slipped["correct"] and slipped["attempt"] == p.answer
-    # the slip has its own random stream: the traces that follow are the same with or without it
-    rng_a, rng_b = random.Random(1), random.Random(1)
-    for _ in range(3):
-        teacher.long_trace(p, rng_a, teacher.TeacherSettings(**base))
-        teacher.long_trace(p, rng_b, teacher.TeacherSettings(**base, p_final_misread=1.0))
-    assert rng_a.random() == rng_b.random()
+    q, c = teacher.run_drill(p, random.Random(0), x=3)
+    assert q == "Mix 3:a+4,b*3,c-2,d+1,e-5. Run:3." and c == "a+4:3=7\nb*3:7=1\nc-2:1=9\nd+1:9=0\ne-5:0=5\nAnswer: 5"
+    q, c = teacher.run_drill(p, random.Random(0), x=2)
+    assert q.endswith("Run:2.") and c.startswith("a+4:2=6\n") and c.endswith("\nAnswer: 6")
+    starts = {teacher.run_drill(p, random.Random(seed))[0].rsplit("Run:", 1)[1] for seed in range(60)}
+    assert "3." in starts and len(starts) > 5

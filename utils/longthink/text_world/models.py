@@ -20,7 +20,7 @@ from pathlib import Path
 from longthink.runs import atomic_write_json, cache_dir, cached_build, config_hash
 from longthink.text_world.settings import MODEL_NAMES, world_settings
 
-WORLD_VERSION = 5  # bump when the world's code changes what a build produces
+WORLD_VERSION = 6  # bump when the world's code changes what a build produces
 BUILD_ORDER = ("guider_base", "instruct", "target")
 _SEED_OFFSETS = {"guider_base": 11, "instruct": 22, "target": 33}
 
@@ -52,22 +52,21 @@ def model_config(name: str, profile: str) -> dict:
 
 
 def tokenizer_corpus(*, size: int, seed: int, max_difficulty: int, domains) -> list[str]:
-    """World text for the BPE: chat prompts, short answers, step drills and s1-format long traces."""
+    """World text for the BPE: chat prompts, short answers, drills and both teachers' long traces."""
     from longthink.text_world.pretrain import prompt_text
     from longthink.text_world.tasks import make_problem
-    from longthink.text_world.teacher import TeacherSettings, long_trace, s1_assistant, short_completion, step_drill
+    from longthink.text_world.teacher import (TeacherSettings, distill_trace, long_trace, run_drill, s1_assistant,
+                                              short_completion)
 
-    # The BPE was trained on the first re-check surface ("Wait, f+4:3=7"); kept so that the tokenizer, and every
-    # world model built on it, stays the same (the pool's own surface is a pool setting).
-    teacher = TeacherSettings(recheck_surface="inline")
+    teacher = TeacherSettings(p_rethink=0.5, p_careful=0.5)
     rng = random.Random(seed)
     corpus = []
     for _ in range(size):
         p = make_problem(rng, domain=rng.choice(list(domains)), difficulty=rng.randint(1, max_difficulty))
-        trace = long_trace(p, rng, teacher)
-        q, c = step_drill(p, rng)
+        trace, distill = long_trace(p, rng, teacher), distill_trace(p, rng, teacher)
+        q, c = run_drill(p, rng)
         corpus += [prompt_text(p.question) + short_completion(p), s1_assistant(trace["thinking"], trace["attempt"]),
-                   prompt_text(q) + c]
+                   f"{distill['thinking']}\nAnswer: {distill['attempt']}", prompt_text(q) + c]
     return corpus
 
 

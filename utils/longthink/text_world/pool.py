@@ -1,9 +1,11 @@
 """The s1-style pool and the held-out evaluation sets of the tiny world, as ``datasets.Dataset``.
 
-The pool has s1K's columns (``question``, ``solution``, ``cot_type``, ``source_type``, ``metadata``,
-``thinking_trajectories`` [one string], ``attempt``) so that the same curation code reads the real s1K at paper
-scale, plus world columns: ``difficulty``, ``domain``, ``answer`` (the gold, a plain integer string),
-``teacher_correct`` and ``flaw`` (the garble applied, "" if none; for checking a filter, not for filtering).
+The pool has s1K-1.1's columns (``question``, ``solution``, ``cot_type``, ``source_type``, ``metadata``,
+``thinking_trajectories`` [one string] and ``attempt`` from s1's teacher, the Gemini analog;
+``deepseek_thinking_trajectory`` and ``deepseek_attempt`` from the guider's teacher, the R1 analog) so that the same
+curation and fine-tuning code reads the real s1K-1.1 at paper scale, plus world columns: ``difficulty``, ``domain``,
+``answer`` (the gold, a plain integer string), ``teacher_correct``, ``rechecks`` and ``passes`` (of s1's trace) and
+``flaw`` (the garble applied, "" if none; for checking a filter, not for filtering).
 Evaluation questions never appear in the pool (exact match); s1's 8-gram decontamination is the s1 code's job.
 """
 
@@ -15,7 +17,7 @@ import random
 from collections.abc import Sequence
 
 from longthink.text_world.tasks import DOMAINS, Problem, TaskError, check_difficulty, sample_problems
-from longthink.text_world.teacher import GARBLES, TeacherSettings, long_trace
+from longthink.text_world.teacher import GARBLES, TeacherSettings, distill_trace, long_trace
 
 POOL_SEED_OFFSET = 101
 EVAL_SEED_OFFSET = 202
@@ -88,6 +90,8 @@ def pool_rows(*, size: int, seed: int, difficulties: Sequence[int], domains: Seq
     rows = []
     for p in problems:
         trace = long_trace(p, rng, teacher)
+        # the guider's teacher draws from its own stream, so its settings never change s1's traces
+        distill = distill_trace(p, random.Random(f"distill-{seed}-{p.question}"), teacher)
         row = problem_row(p)
         question, thinking, attempt, flaw = row["question"], trace["thinking"], trace["attempt"], ""
         if rng.random() < teacher.p_garbled:
@@ -95,7 +99,8 @@ def pool_rows(*, size: int, seed: int, difficulties: Sequence[int], domains: Seq
             question, thinking, attempt = GARBLES[flaw](question, thinking, attempt, rng)
         row.update(question=question, thinking_trajectories=[thinking], attempt=attempt,
                    teacher_correct=bool(trace["correct"] and attempt is not None), rechecks=trace["rechecks"],
-                   flaw=flaw)
+                   passes=",".join(trace["passes"]), flaw=flaw,
+                   deepseek_thinking_trajectory=distill["thinking"], deepseek_attempt=distill["attempt"])
         rows.append(row)
     return rows
 

@@ -1,11 +1,15 @@
 """Pretraining the world's base models from scratch: a Qwen2 built from config, a plain AdamW loop on CPU.
 
-The data is generated on the fly: chat-format short-reasoning answers (at most ``short_steps`` ``f+4:3=7`` lines,
-``...`` when the chain is longer, then ``Answer: 9``) for questions of every difficulty, plus step drills: one step at any position of a question, from a
-given value (``Mix 3:f+4,g*3,h-2. Apply h to 6.`` -> ``h-2:6=4``). No model here ever sees a long chain written out or a thinking block: long reasoning arrives only through the papers' own fine-tunes (s1's SFT, ThinkLogit's
-guider). Each batch holds one difficulty, so sequences in a batch have nearly the same length (little padding);
-the loss covers the assistant turn only. A plain loop rather than a TRL trainer: this is pretraining from
-scratch, where the only goal is speed on a CPU (the papers' stages use TRL).
+The data is generated on the fly, one kind per batch (``BATCH_KINDS``): chat-format short answers (a hurried pass:
+at most ``short_steps`` ``f+4:3=7`` lines, ``...`` when the chain is longer, then ``Answer:`` and the value reached)
+for questions of every difficulty, and run drills (``Mix 3:f+4,g*3,h-2. Run:5.`` -> the whole chain worked from 5,
+``f+4:5=9`` ...). In chat no base model ever writes more than ``short_steps`` steps or a thinking block: long
+reasoning in chat arrives only through the papers' own fine-tunes (s1's SFT, ThinkLogit's guider). Run drills are
+what makes reading every chain position saturate in the build's budget (notes/cpu-calibration.md: single-step
+drills alone left the base models 30-50% right after 900 steps; see recipes/world.yaml for the measured mix). Each batch
+holds one difficulty, so sequences in a batch have nearly the same length (little padding); the loss covers the
+assistant turn only. A plain loop rather than a TRL trainer: this is pretraining from scratch, where the only goal
+is speed on a CPU (the papers' stages use TRL).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from collections.abc import Sequence
 
 from longthink.text_world.tasks import check_difficulty, make_problem
-from longthink.text_world.teacher import short_completion, step_drill
+from longthink.text_world.teacher import run_drill, short_completion
 
 IGNORE = -100
 
@@ -53,16 +57,20 @@ def build_model(settings, tokenizer, *, seed: int):
     return model
 
 
-def training_pairs(rng: random.Random, *, n: int, difficulty: int, domains: Sequence[str], drill: bool = False,
+BATCH_KINDS = ("short", "run")
+
+
+def training_pairs(rng: random.Random, *, n: int, difficulty: int, domains: Sequence[str], kind: str = "short",
                    exclude: frozenset[str] = frozenset(), short_steps: int = 3) -> list[tuple[str, str]]:
-    """``n`` (question, completion) pairs of one difficulty: short-reasoning answers, or step drills."""
+    """``n`` (question, completion) pairs of one difficulty and one ``kind`` (a key of ``BATCH_KINDS``)."""
+    if kind not in BATCH_KINDS:
+        raise ValueError(f"unknown pretraining batch kind {kind!r}; known: {list(BATCH_KINDS)}")
     pairs = []
     while len(pairs) < n:
         p = make_problem(rng, domain=rng.choice(list(domains)), difficulty=difficulty)
-        if drill:
-            pairs.append(step_drill(p, rng))
-        elif p.question not in exclude:
-            pairs.append((p.question, short_completion(p, short_steps=short_steps)))
+        if p.question in exclude:
+            continue
+        pairs.append(run_drill(p, rng) if kind == "run" else (p.question, short_completion(p, short_steps=short_steps)))
     return pairs
 
 
@@ -112,10 +120,10 @@ def pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Sequen
     start = time.perf_counter()
     bar = tqdm(range(settings.max_steps), desc=desc, disable=not progress, leave=False)
     for step in bar:
-        drill = rng.random() < settings.drill_share
-        k = rng.randint(1, max_difficulty) if drill else rng.choices(difficulties, weights=weights)[0]
+        kind = "run" if rng.random() < settings.run_share else "short"
+        k = rng.choices(difficulties, weights=weights)[0] if kind == "short" else rng.randint(1, max_difficulty)
         ids, mask, labels = encode_batch(
-            tokenizer, training_pairs(rng, n=settings.batch_size, difficulty=k, domains=domains, drill=drill,
+            tokenizer, training_pairs(rng, n=settings.batch_size, difficulty=k, domains=domains, kind=kind,
                                       exclude=exclude, short_steps=settings.short_steps)
         )
         for group in opt.param_groups:

@@ -28,18 +28,22 @@ class TokenizerStage:
 @stage_schema("world.pool")
 @dataclass
 class PoolStage:
-    """The s1-style pool: questions with teacher traces (the 59K pool analog)."""
+    """The s1-style pool: questions with two teachers' traces (the 59K pool / s1K-1.1 analog).
+
+    Every field but ``pool_size`` is a ``longthink.text_world.teacher.TeacherSettings`` field (what it does, and
+    why these values, is said there and in recipes/world.yaml).
+    """
 
     pool_size: int = 20000
-    p_recheck: float = 0.35
-    p_final_check: float = 0.25
-    max_final_checks: int = 1
-    final_check_decay: float = 1.0
-    p_final_misread: float = 0.0
-    p_wrong_base: float = 0.05
-    p_wrong_per_step: float = 0.06
+    short_steps: int = 3
+    p_rethink: float = 0.2
+    p_careful: float = 0.2
+    p_again: float = 0.4
+    max_passes: int = 6
+    merge_from: int = 1
+    p_merge_slip: float = 0.2
     p_garbled: float = 0.08
-    recheck_surface: str = "own_line"  # a key of longthink.text_world.teacher.RECHECK_SURFACES
+    distill_p_merged: float = 0.5
 
 
 @stage_schema("world.eval")
@@ -69,7 +73,7 @@ class ModelStage:
     learning_rate: float = 3.0e-3
     warmup_steps: int = 50
     weight_decay: float = 0.01
-    drill_share: float = 0.2  # batches of step drills (one step anywhere in a question, from a given value)
+    run_share: float = 0.5  # batches of run drills (a whole chain worked, from the start or another value)
     short_steps: int = 3  # explicit steps in its short reasoning; longer chains: "..." then the answer
     difficulty_weights: list[float] = field(default_factory=list)  # empty = uniform over 1..max_difficulty
     threads: int = 1  # on a shared 2-core CPU one thread wastes less time in synchronisation

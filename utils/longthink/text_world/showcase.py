@@ -6,11 +6,12 @@ import random
 
 from longthink.text_world.models import BUILD_ORDER
 from longthink.text_world.tasks import make_problem
-from longthink.text_world.teacher import TeacherSettings, long_trace, s1_assistant, short_completion
+from longthink.text_world.teacher import TeacherSettings, distill_trace, long_trace, s1_assistant, short_completion
 
 
 def sample_table(profile: str = "tiny", *, seed: int = 0):
-    """One problem per (domain, difficulty) with its gold answer, the short answer and a long trace."""
+    """One problem per (domain, difficulty): its gold answer, the short answer, s1's teacher re-thinking every pass
+    (hurried, merged, worked) and the guider's teacher (a merged and a worked chain alternate)."""
     import pandas as pd
 
     from longthink.text_world.settings import world_settings
@@ -21,25 +22,32 @@ def sample_table(profile: str = "tiny", *, seed: int = 0):
     for domain in tasks.domains:
         for k in range(1, tasks.max_difficulty + 1):
             p = make_problem(rng, domain=domain, difficulty=k)
-            trace = long_trace(p, rng, TeacherSettings(p_wrong_base=0, p_wrong_per_step=0))
+            trace = long_trace(p, rng, TeacherSettings(p_rethink=1, p_careful=1, p_again=0, p_merge_slip=0))
+            distill = distill_trace(p, rng, TeacherSettings(distill_p_merged=float(k % 2)))
             rows.append({"domain": domain, "difficulty": k, "question": p.question, "answer": p.answer,
                          "short (instruct style)": short_completion(p).replace("\n", " | "),
-                         "long (teacher thinking)": trace["thinking"].replace("\n", " | ")})
+                         "s1's teacher (every pass)": trace["thinking"].replace("\n", " | "),
+                         "guider's teacher": distill["thinking"].replace("\n", " | ")})
     return pd.DataFrame(rows)
 
 
 def pool_summary(pool):
-    """Per difficulty: rows, share with a Wait re-check, share ending wrong, share garbled, mean trace chars."""
-    import pandas as pd
+    """Per difficulty: rows, shares that re-think (a merged pass) and reach a worked pass, share ending wrong, share
+    garbled, mean trace characters, and the share of the guider's teacher's chains written merged."""
+    import pandas as pd  # noqa: F401  (pandas backs the grouped frame)
 
-    df = pool.select_columns(["difficulty", "rechecks", "teacher_correct", "flaw", "thinking_trajectories"]).to_pandas()
+    df = pool.select_columns(["difficulty", "passes", "teacher_correct", "flaw", "thinking_trajectories",
+                              "deepseek_thinking_trajectory"]).to_pandas()
     df["trace_chars"] = df["thinking_trajectories"].map(lambda t: len(t[0]))
+    df["distill_merged"] = df["deepseek_thinking_trajectory"].map(lambda t: "," in t)
     return df.groupby("difficulty").agg(
         rows=("difficulty", "size"),
-        with_wait=("rechecks", lambda s: round(float((s > 0).mean()), 3)),
+        rethinks=("passes", lambda s: round(float(s.str.contains("merged").mean()), 3)),
+        worked_pass=("passes", lambda s: round(float(s.str.contains("worked").mean()), 3)),
         teacher_wrong=("teacher_correct", lambda s: round(float((~s).mean()), 3)),
         garbled=("flaw", lambda s: round(float((s != "").mean()), 3)),
         trace_chars=("trace_chars", "mean"),
+        guider_teacher_merged=("distill_merged", lambda s: round(float(s.mean()), 3)),
     )
 
 

@@ -1,38 +1,46 @@
-"""The programmatic teacher: short answers (the instruct style) and long s1-format traces with re-checks.
+"""The programmatic teachers: the short answer style, step drills, and two long-reasoning styles built from passes.
 
-Every step is one line that copies the operation's chunk from the question (label, operator, operand), then the
+A **step** is one line that copies the operation's chunk from the question (label, operator, operand), then the
 running value and the new value: ``f+4:3=7`` reads "apply f (+4) to 3, giving 7". Each token finds its inputs by
-content (the chunk after its label in the question, a value just written), which tiny models learn in minutes;
-computing a value in one token without restating its inputs stays near chance (notes/cpu-calibration.md). Two reasoning styles use these steps:
+content (the chunk after its label in the question, a value just written), which tiny models learn to saturation
+(>= 0.98 per step at every position, ``longthink.text_world.diagnosis``). A **merged step** does two operations in
+one line (``f+4,g*3:3=1``): the intermediate value is never written, so the model must compose two lookups in one
+token, a leap a tiny model makes far less reliably (notes/cpu-calibration.md: a value computed without its inputs
+written down stays near chance). The world's effects rest on that contrast, never on a half-learned skill.
 
-* **short** (what the instruct, target and guider-base models are pretrained on): no thinking block, no
-  re-checks, and at most ``short_steps`` (3) explicit steps; a longer chain gets its first steps, then ``...``
-  and a jump to the answer (the way a non-reasoning model "reasons briefly" and then guesses). These models read
-  questions of every length but never see a long chain written out, so they fail on long ones.
-* **long** (the teacher's thinking, s1 / R1 style): the chain at every difficulty inside s1's thinking block.
-  Some traces slip, say ``Wait``, redo the step and go on; some re-check the last step before answering; some
-  slip without noticing and end wrong (s1K kept 46% incorrect answers on purpose); a share are garbled the ways
-  s1's quality filter looks for.
+A **pass** works a chain from the start value in one of three forms (``PASSES``):
 
-A re-check is ``Wait`` on a line of its own, then the step redone in the ordinary step surface (``RECHECK_SURFACES``),
-and a final re-check repeats a geometric number of times (``final_check_count``). Both are what s1's budget forcing
-needs from the data; measured with s1's model on the hard set (``longthink run s1``):
+* ``hurried``: the first ``short_steps`` (3) steps, then ``...`` if the chain is longer (a jump over the rest);
+* ``merged``: the chain with operations merged in pairs from position ``merge_from`` on (a last single step if odd);
+* ``worked``: every operation on its own line.
 
-* The first surface, ``Wait, f+4:3=7``, put a space before the label, and the world's byte-level BPE then reads the
-  label as another token (``Ġf``, not ``f``) that no ordinary step and no question uses; a tiny model learns it from
-  the re-check lines of a 1K set only, and a forced ``Wait`` made the model invent labels (Wait x 0 / 1 / 2:
-  0.56 / 0.52 / 0.14). On its own line the re-check reuses the tokens of every other step.
-* With exactly one final re-check the model learned "re-check once or twice, then answer": a forced ``Wait`` beyond
-  that count was followed by the delimiter at once, or by "Answer:" inside the thinking (0.61 / 0.39 / 0.18 with
-  one; 0.91 / 0.91 / 0.78 with 1-4 equally likely, failing past the fourth). A geometric count with a long tail
-  (decay 0.4, chosen on the by-difficulty set, not the hard set) keeps the model's own count low while training
-  re-checks far past it, and the Wait curve goes flat (0.61 / 0.62 / 0.605).
-* A re-check copies the line above, so it fixes a slipped *value* but not a misread *operand*, and misread operands
-  are all the errors the tiny s1 model makes. Teaching the re-check to read the operand again with misread slips
-  anywhere in the chain taught the model to misread (accuracy 0.345). ``p_final_misread`` misreads only the last
-  step before a final re-check: re-checks then read the question again and a forced Wait fixes some answers,
-  but on by_difficulty d4-5 it breaks as many and lowers accuracy, so the world keeps it off
-  (recipes/world.yaml has the figures).
+The styles:
+
+* **short** (what the instruct, target and guider-base models are pretrained on): one hurried pass, then
+  ``Answer:`` and the value it reached. On a chain longer than three operations that value is wrong (unless the
+  skipped operations happen to return to it); every base model answers the same way, so no base model beats another
+  there by chance (the world bar "target >= guider base at every difficulty" rests on the steps, not on guesses).
+* **s1's teacher** (the pool's ``thinking_trajectories``, the Gemini analog): a hurried pass first. A chain it cut
+  short is, with ``p_rethink``, thought again after a ``Wait`` line as a merged pass; after that, with
+  ``p_careful``, ``Wait`` and a worked pass; after a worked pass, with ``p_again``, ``Wait`` and another worked pass
+  (a geometric tail, up to ``max_passes``). The attempt is the last pass's value, so a trace that never
+  re-thought ends wrong (s1K kept 46% incorrect answers on purpose). The teacher's merged steps slip with
+  ``p_merge_slip`` (the chain goes on from the slipped value; a later worked pass corrects it).
+* **the guider's teacher** (the pool's ``deepseek_thinking_trajectory``, the R1 analog of s1K-1.1, which ThinkLogit's
+  guider is distilled from): one pass, no ``...`` and no ``Wait``; a chain longer than ``short_steps`` is written
+  merged with ``distill_p_merged``, else worked.
+
+Why passes, and these rates (measured; ``benchmarks/probe_world_s1.py`` holds the probes):
+
+* s1's curation keeps the longest traces, so the curated 1K holds nearly every trace that re-thought: the s1 model
+  re-thinks once by itself (merged) and answers; a forced ``Wait`` brings the worked pass, which fixes the merged
+  steps that slipped. A model trained on a random 1K (mostly traces that never re-thought) answers after its hurried
+  pass: curation beats random by what one re-think buys. The rates make the curated share of traces with a worked
+  pass small enough that the s1 model stops after its merged pass by itself (see ``recipes/world.yaml``).
+* Before this design (main 971527f) every pass was worked and a re-check copied the step above: it fixed nothing,
+  because the tiny models' errors were misread operands at chain positions 2-5 (the s1 model read 0.93 / 0.87 /
+  0.87 / 0.66 at positions 2-5; 76 of its 78 wrong answers on the hard set were misreads). Pretraining now runs
+  chains (``run_drill``) until reading saturates, and the errors left are the kind a worked pass fixes.
 
 The SFT text follows the s1 card (``data/tokenization.py``): user = question; assistant =
 ``<|im_start|>think\\n{thinking}\\n<|im_start|>answer\\nAnswer: {attempt}`` then ``<|im_end|>``.
@@ -44,148 +52,183 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from longthink.text_world.tasks import APPLY, MODULUS, OPERAND_DIGITS, Problem
+from longthink.text_world.tasks import APPLY, MODULUS, Problem
 
 THINK = "<|im_start|>think"
 ANSWER = "<|im_start|>answer"
 WAIT = "Wait"
-
-
-# ------------------------------------------------------------------------------------------- short (instruct)
 SHORT_STEPS = 3
 SKIP = "..."
 
 
-def short_reasoning(problem: Problem, *, short_steps: int = SHORT_STEPS) -> str:
-    """The instruct style: the first ``short_steps`` steps, one per line (``f+4:3=7``), then ``...`` if more."""
-    x, lines = problem.start, []
-    for (label, op, d), y in list(zip(problem.ops, problem.values, strict=True))[:short_steps]:
-        lines.append(step_line(label, x, op, d, y))
-        x = y
-    if problem.difficulty > short_steps:
-        lines.append(SKIP)
-    return "\n".join(lines)
-
-
-def short_completion(problem: Problem, *, short_steps: int = SHORT_STEPS) -> str:
-    """What the instruct / target / guider-base models answer: short reasoning then an ``Answer:`` line."""
-    return f"{short_reasoning(problem, short_steps=short_steps)}\nAnswer: {problem.answer}"
-
-
-def step_drill(problem: Problem, rng: random.Random) -> tuple[str, str]:
-    """One step of ``problem`` at a random position, from a random value (``... Apply h to 6.`` -> ``h-2:6=4``).
-
-    Pretraining on these makes every world model "strong at single steps" at every position of a question of any
-    length, in the very surface chains use; what the base models never see is a chain longer than
-    ``short_steps`` written out. A long-reasoning fine-tune (s1's SFT, ThinkLogit's guider) then only has to learn
-    to keep chaining, not how to read the question or do the arithmetic.
-    """
-    label, op, d = rng.choice(problem.ops)
-    x = rng.randrange(MODULUS)
-    y = APPLY[op](x, d)
-    return f"{problem.question} Apply {label} to {x}.", f"{step_line(label, x, op, d, y)}\nAnswer: {y}"
-
-
-# ------------------------------------------------------------------------------------------------ long traces
-@dataclass(frozen=True)
-class TeacherSettings:
-    """How often the teacher slips and re-checks; probabilities per trace (wrong grows with difficulty)."""
-
-    p_recheck: float = 0.35  # slip on one step, say "Wait", redo it correctly
-    p_final_check: float = 0.25  # after the last step, "Wait" and redo the last step (same value) ...
-    max_final_checks: int = 1  # ... 1 to this many times, n with weight final_check_decay ** (n - 1)
-    final_check_decay: float = 1.0  # 1 = every count equally likely; < 1 = a geometric tail
-    p_final_misread: float = 0.0  # of the traces with a final re-check: the last step's operand misread at first
-    p_wrong_base: float = 0.05  # an unnoticed slip: the trace ends in a wrong answer ...
-    p_wrong_per_step: float = 0.06  # ... with probability base + per_step * difficulty
-    p_garbled: float = 0.08  # one of GARBLES applied (for the quality filter)
-    recheck_surface: str = "own_line"  # how a re-check line reads: a key of RECHECK_SURFACES
-
-    def __post_init__(self):
-        if not isinstance(self.max_final_checks, int) or self.max_final_checks < 1:
-            raise ValueError(f"TeacherSettings.max_final_checks must be an int >= 1, got {self.max_final_checks!r}")
-        if not 0 < self.final_check_decay <= 1:
-            raise ValueError(f"TeacherSettings.final_check_decay must be in (0, 1], got {self.final_check_decay!r}")
-        if self.recheck_surface not in RECHECK_SURFACES:
-            raise ValueError(f"TeacherSettings.recheck_surface {self.recheck_surface!r} is unknown; "
-                             f"known: {sorted(RECHECK_SURFACES)}")
-
-
-RECHECK_SURFACES: dict[str, Callable[[str], str]] = {
-    "own_line": lambda step: f"{WAIT}\n{step}",  # Wait, then the step redone on the next line
-    "inline": lambda step: f"{WAIT}, {step}",  # the first surface: the label becomes a space-prefixed token
-}
-
-
-def recheck(step: str, surface: str = "own_line") -> str:
-    """A re-check: ``Wait`` and the step ``step`` redone, in ``surface`` (a key of ``RECHECK_SURFACES``)."""
-    return RECHECK_SURFACES[surface](step)
-
-
+# ------------------------------------------------------------------------------------------------------- steps
 def step_line(label: str, x: int, op: str, d: int, y: int) -> str:
     """One step: the question's chunk ``f+4``, then ``:3=7`` (from running value 3 to 7)."""
     return f"{label}{op}{d}:{x}={y}"
+
+
+def merged_line(chunks: tuple[tuple[str, str, int], ...], x: int, y: int) -> str:
+    """Several operations in one line: ``f+4,g*3:3=1`` (3 -> 7 -> 1, the 7 never written)."""
+    return ",".join(f"{lab}{op}{d}" for lab, op, d in chunks) + f":{x}={y}"
+
+
+def apply_all(x: int, chunks) -> int:
+    for _, op, d in chunks:
+        x = APPLY[op](x, d)
+    return x
 
 
 def _wrong_value(rng: random.Random, right: int) -> int:
     return rng.choice([v for v in range(MODULUS) if v != right])
 
 
-def long_trace(problem: Problem, rng: random.Random, settings: TeacherSettings = TeacherSettings()) -> dict:
-    """A long thinking trace and attempt for ``problem``; ``correct`` says whether the attempt is right."""
-    k = problem.difficulty
-    recheck_at = rng.randrange(k) if rng.random() < settings.p_recheck else None
-    wrong = rng.random() < settings.p_wrong_base + settings.p_wrong_per_step * k
-    wrong_at = rng.randrange(k) if wrong else None
-    lines, x = [], problem.start
-    for i, (label, op, d) in enumerate(problem.ops):
+# ------------------------------------------------------------------------------------------------------ passes
+def hurried_pass(problem: Problem, *, short_steps: int = SHORT_STEPS, **_) -> tuple[list[str], int]:
+    """The first ``short_steps`` steps, then ``...`` if the chain is longer; returns (lines, value reached)."""
+    x, lines = problem.start, []
+    for label, op, d in problem.ops[:short_steps]:
         y = APPLY[op](x, d)
-        if i == recheck_at and i != wrong_at:
-            lines.append(step_line(label, x, op, d, _wrong_value(rng, y)))
-            lines.append(recheck(step_line(label, x, op, d, y), settings.recheck_surface))
-        elif i == wrong_at:
-            y = _wrong_value(rng, y)  # unnoticed: the chain goes on from the wrong value
-            lines.append(step_line(label, x, op, d, y))
-        else:
-            lines.append(step_line(label, x, op, d, y))
-        last = (label, x, op, d, y)
+        lines.append(step_line(label, x, op, d, y))
         x = y
-    u = rng.random()
-    if u < settings.p_final_check:  # the count comes from the same draw: the random stream stays the same
-        if settings.p_final_misread and k - 1 not in (recheck_at, wrong_at):
-            lines[-1] = _maybe_misread(problem, last, settings.p_final_misread)
-        for _ in range(final_check_count(u / settings.p_final_check, settings)):
-            lines.append(recheck(step_line(*last), settings.recheck_surface))
-    attempt = str(x)
-    return {
-        "thinking": "\n".join(lines),
-        "attempt": attempt,
-        "correct": attempt == problem.answer,
-        "rechecks": sum(line.startswith(WAIT) for line in "\n".join(lines).split("\n")),
-    }
+    if problem.difficulty > short_steps:
+        lines.append(SKIP)
+    return lines, x
 
 
-def _maybe_misread(problem: Problem, last: tuple, p: float) -> str:
-    """The last step's line, with probability ``p`` its operand misread (the result right for the misread operand;
-    the re-checks after it read the chunk again). Its own random stream per question: no other trace changes."""
-    label, x, op, d, y = last
-    rng = random.Random(f"misread-{problem.question}")
-    if rng.random() >= p:
-        return step_line(label, x, op, d, y)
-    bad = rng.choice([o for o in OPERAND_DIGITS[op] if o != d])
-    return step_line(label, x, op, bad, APPLY[op](x, bad))
+def worked_pass(problem: Problem, **_) -> tuple[list[str], int]:
+    """Every operation on its own line; returns (lines, final value)."""
+    return hurried_pass(problem, short_steps=problem.difficulty)
 
 
-def final_check_count(v: float, settings: TeacherSettings) -> int:
-    """How many times the last step is re-checked, for a uniform ``v`` in [0, 1) (inverse CDF of n = 1..max with
-    weight ``final_check_decay ** (n - 1)``)."""
-    weights = [settings.final_check_decay ** i for i in range(settings.max_final_checks)]
-    target, acc = v * sum(weights), 0.0
-    for n, w in enumerate(weights, start=1):
-        acc += w
-        if target < acc:
-            return n
-    return settings.max_final_checks
+def merge_groups(n_ops: int, merge_from: int = 1) -> list[tuple[int, ...]]:
+    """Operation indices per line of a merged pass: singles before ``merge_from`` (1-based), then pairs."""
+    groups: list[tuple[int, ...]] = [(i,) for i in range(min(n_ops, merge_from - 1))]
+    i = len(groups)
+    while i < n_ops:
+        groups.append(tuple(range(i, min(i + 2, n_ops))))
+        i += 2
+    return groups
+
+
+def merged_pass(problem: Problem, *, merge_from: int = 1, p_slip: float = 0.0,
+                rng: random.Random | None = None, **_) -> tuple[list[str], int]:
+    """Operations merged in pairs; a merged line slips with ``p_slip`` (drawn from ``rng``) and the chain goes on
+    from the slipped value. Returns (lines, final value)."""
+    x, lines = problem.start, []
+    for group in merge_groups(problem.difficulty, merge_from):
+        chunks = tuple(problem.ops[i] for i in group)
+        y = apply_all(x, chunks)
+        if len(chunks) > 1 and p_slip and rng is not None and rng.random() < p_slip:
+            y = _wrong_value(rng, y)
+        lines.append(merged_line(chunks, x, y) if len(chunks) > 1 else step_line(chunks[0][0], x, *chunks[0][1:], y))
+        x = y
+    return lines, x
+
+
+PASSES: dict[str, Callable[..., tuple[list[str], int]]] = {
+    "hurried": hurried_pass,
+    "merged": merged_pass,
+    "worked": worked_pass,
+}
+
+
+# ------------------------------------------------------------------------------------------- short (instruct)
+def short_reasoning(problem: Problem, *, short_steps: int = SHORT_STEPS) -> str:
+    """The instruct style: the first ``short_steps`` steps, one per line (``f+4:3=7``), then ``...`` if more."""
+    return "\n".join(hurried_pass(problem, short_steps=short_steps)[0])
+
+
+def short_completion(problem: Problem, *, short_steps: int = SHORT_STEPS) -> str:
+    """What the instruct / target / guider-base models answer: a hurried pass, then the value it reached."""
+    lines, x = hurried_pass(problem, short_steps=short_steps)
+    return "\n".join(lines) + f"\nAnswer: {x}"
+
+
+# ------------------------------------------------------------------------------------------------------ drills
+RUN_DRILL = "Run"
+
+
+def run_drill(problem: Problem, rng: random.Random, *, x: int | None = None) -> tuple[str, str]:
+    """The whole chain worked, from the question's start or from another value (``Q Run:5.`` -> ``f+4:5=9`` ...).
+
+    This is how every world model learns to read every chain position to saturation; in chat the base models
+    still answer in the short style, and long reasoning in chat is what the papers add. The prompt names no label:
+    a drill that named its step's label (``Q Apply h to 6.``, ``Q Run:h=6.``) put a second copy of that label
+    after the question, and the models copied what followed the wrong copy (probe_world_base.py: a run named
+    by its first label read positions 1-3 at 0.84-0.89 and position 5 at 0.98; step drills 0.1-0.2 at 2-5).
+    """
+    if x is None:
+        x = problem.start if rng.random() < 0.5 else rng.randrange(MODULUS)
+    lines, _ = worked_pass(Problem(problem.domain, x, problem.ops))
+    value = x
+    for _, op, d in problem.ops:
+        value = APPLY[op](value, d)
+    return f"{problem.question} {RUN_DRILL}:{x}.", "\n".join(lines) + f"\nAnswer: {value}"
+
+
+# ------------------------------------------------------------------------------------------------ long traces
+@dataclass(frozen=True)
+class TeacherSettings:
+    """How s1's teacher re-thinks (probabilities per trace) and how the guider's teacher writes long chains."""
+
+    short_steps: int = SHORT_STEPS  # the hurried pass: at most this many steps, then "..."
+    p_rethink: float = 0.2  # after a cut-short hurried pass: "Wait", then a merged pass ...
+    p_careful: float = 0.2  # ... then, after the merged pass: "Wait", then a worked pass ...
+    p_again: float = 0.4  # ... then, after a worked pass: "Wait" and another worked pass (a geometric tail)
+    max_passes: int = 6  # passes in one trace at most (the first, hurried one included)
+    merge_from: int = 1  # the merged pass merges operations in pairs from this position (1-based) on
+    p_merge_slip: float = 0.2  # the teacher's merged step gets the value wrong (a worked pass corrects it)
+    p_garbled: float = 0.08  # one of GARBLES applied (for the quality filter)
+    distill_p_merged: float = 0.5  # the guider's teacher: a chain longer than short_steps written merged
+
+    def __post_init__(self):
+        for name in ("p_rethink", "p_careful", "p_again", "p_merge_slip", "p_garbled", "distill_p_merged"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"TeacherSettings.{name} must be a probability in [0, 1], got {value!r}")
+        for name, low in (("short_steps", 1), ("max_passes", 1), ("merge_from", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"TeacherSettings.{name} must be an int >= {low}, got {value!r}")
+
+
+def long_trace(problem: Problem, rng: random.Random, settings: TeacherSettings = TeacherSettings()) -> dict:
+    """s1's teacher: a hurried pass, then re-thinking passes after ``Wait``; the attempt is the last pass's value.
+
+    ``passes`` names the passes in order; ``rechecks`` counts the ``Wait`` lines; ``correct`` grades the attempt.
+    Every random draw comes from ``rng`` in a fixed order, whatever the outcome.
+    """
+    s = settings
+    lines, value = hurried_pass(problem, short_steps=s.short_steps)
+    passes = ["hurried"]
+    u_rethink, u_careful = rng.random(), rng.random()
+    slip_rng = random.Random(rng.random())  # the merged pass's slips: their own stream
+    u_again = [rng.random() for _ in range(max(0, s.max_passes - 3))]
+    if problem.difficulty > s.short_steps and u_rethink < s.p_rethink and s.max_passes >= 2:
+        more, value = merged_pass(problem, merge_from=s.merge_from, p_slip=s.p_merge_slip, rng=slip_rng)
+        lines += [WAIT, *more]
+        passes.append("merged")
+        if u_careful < s.p_careful and s.max_passes >= 3:
+            more, value = worked_pass(problem)
+            lines += [WAIT, *more]
+            passes.append("worked")
+            for u in u_again:
+                if u >= s.p_again:
+                    break
+                lines += [WAIT, *more]
+                passes.append("worked")
+    attempt = str(value)
+    return {"thinking": "\n".join(lines), "attempt": attempt, "correct": attempt == problem.answer,
+            "rechecks": len(passes) - 1, "passes": passes}
+
+
+def distill_trace(problem: Problem, rng: random.Random, settings: TeacherSettings = TeacherSettings()) -> dict:
+    """The guider's teacher (R1 analog): one pass, merged with ``distill_p_merged`` when longer than short_steps."""
+    merged = problem.difficulty > settings.short_steps and rng.random() < settings.distill_p_merged
+    lines, value = (merged_pass(problem, merge_from=settings.merge_from) if merged else worked_pass(problem))
+    attempt = str(value)
+    return {"thinking": "\n".join(lines), "attempt": attempt, "correct": attempt == problem.answer,
+            "pass": "merged" if merged else "worked"}
 
 
 def s1_assistant(thinking: str, attempt: str) -> str:

@@ -23,8 +23,9 @@ GPQA_PROMPT = ("Solve the following problem. You must choose only one option fro
                "be a single letter from A to D, in the form \\boxed{{answer}}, at the end of your response.\n\n"
                "Question: {question}")
 WORLD_PROMPT = "<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"  # the world's chat prompt
-# a step line (``f+4:3=7``, maybe after an inline "Wait, "), or the line "Wait" that starts a re-check
-WORLD_STEP = re.compile(r"^(?:Wait|(?:Wait, )?[a-z0-9+*:-]+=\d)$")
+# a step line (``f+4:3=7``, or a merged ``f+4,g*3:3=1``, maybe after an inline "Wait, "), or the line "Wait"
+# that starts a re-check
+WORLD_STEP = re.compile(r"^(?:Wait|(?:Wait, )?[a-z0-9+*:,-]+=\d)$")
 
 
 class DataError(ValueError):
@@ -185,11 +186,14 @@ COMPLETION_FORMATS = {
 def world_training(*, profile: str, template: str, n_traces: int, only_correct: bool, n_dpo: int,
                    dpo_difficulties: list[int], completion_format: str = "s1", keep_rechecks: bool = True,
                    n_dev: int = 0, dev_difficulties: list[int] | None = None,
+                   thinking_column: str = "thinking_trajectories", attempt_column: str = "attempt",
                    ) -> tuple[list[dict], list[Question], list[Question]]:
     """Guider SFT rows (prompt/completion) from the front of the pool; a dev split, then DPO prompts, from its back.
 
-    ``only_correct`` is the R1-Distill recipe's rejection sampling: keep traces whose attempt grades correct
-    (``longthink.grading``) and whose every line is a well-formed step. The dev split (``n_dev`` questions at
+    The traces are the pool's ``thinking_column`` / ``attempt_column`` (s1's teacher in ``thinking_trajectories``,
+    the guider's teacher, the R1 analog, in ``deepseek_thinking_trajectory``, as in s1K-1.1). ``only_correct`` is
+    the R1-Distill recipe's rejection sampling: keep traces whose attempt grades correct (``longthink.grading``)
+    and whose every line is a well-formed step. The dev split (``n_dev`` questions at
     ``dev_difficulties``, default every difficulty) is taken first from the very back, so it stays the same
     whatever the DPO prompts are; the three slices are disjoint, and none holds an evaluation question (the pool
     never does).
@@ -207,7 +211,8 @@ def world_training(*, profile: str, template: str, n_traces: int, only_correct: 
     for row in pool:
         if len(sft) >= n_traces:
             break
-        thinking, attempt = row["thinking_trajectories"][0], row["attempt"]
+        thinking, attempt = row[thinking_column], row[attempt_column]
+        thinking = thinking[0] if isinstance(thinking, list) else thinking  # s1K keeps a one-item list
         if only_correct and not (well_formed_trace(thinking, attempt) and grade(f"Answer: {attempt}", row["answer"])):
             continue
         if not keep_rechecks and "Wait" in thinking:
@@ -266,6 +271,7 @@ def load_training(data, guider, *, profile: str,
                               n_traces=gkit.n_traces if train_guider else 0, only_correct=gkit.only_correct,
                               n_dpo=kit.n_dpo_prompts, dpo_difficulties=kit.dpo_difficulties,
                               completion_format=gkit.completion_format, keep_rechecks=gkit.keep_rechecks,
+                              thinking_column=gkit.thinking_column, attempt_column=gkit.attempt_column,
                               n_dev=kit.n_dev_prompts, dev_difficulties=kit.dev_difficulties)
     if train_guider:
         raise DataError("training the guider needs long traces: only the 'world' source provides them; at paper "

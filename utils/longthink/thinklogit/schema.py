@@ -55,6 +55,10 @@ class GuiderStage:
     # re-checks written straight into the answer, then "Answer: y" (the target's own surface; see data.py)
     completion_format: str = "s1"
     keep_rechecks: bool = True  # False: only traces without "Wait" re-checks (world source; see data.py)
+    # the pool's trace columns the guider learns from (world source): s1's teacher, or the R1 analog's
+    # deepseek_thinking_trajectory / deepseek_attempt (as in s1K-1.1)
+    thinking_column: str = "thinking_trajectories"
+    attempt_column: str = "attempt"
 
 
 @stage_schema("thinklogit.rollouts")

@@ -68,3 +68,29 @@ def test_recipe_typo_is_named(repo_root):
 
     with pytest.raises(RecipeError, match="stages.evaluate.budgetz"):
         load_recipe(repo_root / "recipes" / "s1.yaml", profile="tiny", overrides={"stages.evaluate.budgetz": 3})
+
+
+def test_diagnose_reads_stored_outputs_and_its_metrics_reach_the_summary(tmp_path):
+    from longthink.s1.pipeline import OUTPUTS_FILE, diagnose
+
+    q = "Mix 3:a+4,b*3,c-2,d+1."
+    right = "<|im_start|>think\na+4:3=7\nb*3:7=1\nc-2:1=9\nd+1:9=0\n<|im_start|>answer\nAnswer: 0"
+    short = "<|im_start|>think\na+4:3=7\nb*3:7=1\nc-2:1=9\n...\n<|im_start|>answer\nAnswer: 9"
+    merged = "<|im_start|>think\na+4,b*3:3=2\nc-2,d+1:2=1\n<|im_start|>answer\nAnswer: 1"
+    outputs = {"k=0": {"texts": [right, short, merged], "correct": [True, False, False]},
+               "k=1": {"texts": [right, right, right], "correct": [True, True, True]}}
+    (tmp_path / OUTPUTS_FILE).write_text(json.dumps({"questions": [q] * 3, "golds": ["0"] * 3, "outputs": outputs}))
+    d = diagnose({"dir": str(tmp_path)})
+    assert list(d["table"].index) == ["Wait x 0", "Wait x 1"]
+    assert d["table"].loc["Wait x 0", ["wrong", "cut_short", "value"]].tolist() == [2, 1, 1]
+    assert d["metrics"]["wrong_cut_short_share"] == 0.5 and d["metrics"]["wrong_misread_share"] == 0.0
+    m = summarize(EVALUATION, ABLATIONS, BASELINE, {"ratio": 1.02}, diagnosis=d)
+    assert m["wrong_value_share"] == 0.5
+    assert "input_read_acc_min" not in m  # fewer than 20 chunks read at every position: no figure
+
+
+def test_diagnose_names_an_evaluation_without_stored_outputs(tmp_path):
+    from longthink.s1.pipeline import diagnose
+
+    with pytest.raises(FileNotFoundError, match="predates stored outputs"):
+        diagnose({"dir": str(tmp_path)})

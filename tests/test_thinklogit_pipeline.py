@@ -26,6 +26,9 @@ def _run(out_dir):
     timing = pipeline.time_overhead(ctx, data, models)
     values = pipeline.metrics(evaluation, timing)
     pipeline.record(ctx, values)
+    diagnosis = pipeline.diagnose(evaluation)
+    assert set(diagnosis["table"].index) == set(ctx.stage("eval").kit.systems)
+    assert (diagnosis["table"]["wrong"] == diagnosis["table"][["misread", "value", "cut_short", "format"]].sum(1)).all()
     return ctx, values, points, evaluation
 
 
@@ -66,3 +69,19 @@ def test_paper_profile_refuses_to_train_a_guider_without_traces():
     assert recipe.stage("eval").kit.warmup == 100 and recipe.stage("eval").kit.k == 8
     with pytest.raises(DataError, match="only the 'world' source"):
         load_training(recipe.stage("data"), recipe.stage("guider"), profile="paper", train_guider=True)
+
+
+def test_diagnose_classifies_every_system_and_names_a_non_world_prompt():
+    from longthink.thinklogit.systems import Sample
+
+    def sample(system, text, correct, prompt="<|im_start|>user\nMix 3:a+4,b*3,c-2,d+1.<|im_end|>\n"):
+        return Sample("q0", "by_difficulty", 4, "0", text, 9, "eos", None, correct, system=system, prompt=prompt)
+
+    evaluation = {"samples": [sample("target", "a+4:3=7\nb*3:7=1\nc-2:1=9\n...\nAnswer: 9", False),
+                              sample("thinklogit", "a+4:3=7\nb*3:7=1\nc-2:1=9\nd+1:9=0\nAnswer: 0", True),
+                              sample("thinklogit", "a+4,b*3:3=2\nc-2,d+1:2=1\nAnswer: 1", False)]}
+    d = pipeline.diagnose(evaluation)
+    assert d["table"].loc["target", "cut_short"] == 1 and d["table"].loc["thinklogit", "value"] == 1
+    assert d["table"].loc["thinklogit", "accuracy"] == 0.5 and list(d["read"].columns) == ["target", "thinklogit"]
+    with pytest.raises(ValueError, match="needs world questions; sample 'q0'"):
+        pipeline.diagnose({"samples": [sample("target", "x", False, prompt="Solve: 2+2")]})

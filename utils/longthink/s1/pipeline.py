@@ -16,6 +16,7 @@ from longthink.runs import Run, config_hash
 
 RECIPE = "recipes/s1.yaml"
 PAPER = "s1"
+OUTPUTS_FILE = "outputs.json"  # every completion of the evaluate stage, per setting
 
 
 # ------------------------------------------------------------------------------------------------- inputs
@@ -191,13 +192,14 @@ def evaluate(recipe, profile: str, model: dict, *, output_dir: str = "runs") -> 
         backend = _backend(kit, model["model_dir"])
         questions, golds = _questions(kit, profile)
         prompts = chat_prompts(backend.tokenizer, questions)
-        runs, samples = [], {}
+        runs, samples, every = [], {}, {"questions": questions, "golds": golds, "outputs": {}}
         for b in [*kit.budgets, *([None] if kit.include_auto else [])]:
             outs = backend.generate(prompts, forcing_settings(kit, max_thinking_tokens=b), seed=recipe.seed)
             point, correct = run_point("Budget forcing", "auto" if b is None else f"max={b}", outs, golds,
                                        a_max=b)
             runs.append({**point.__dict__, "budget": b, "waits": 0})
             samples[point.setting] = _samples(questions, golds, outs, correct)
+            every["outputs"][point.setting] = {"texts": [o.text for o in outs], "correct": correct}
             auto_outs = outs
         for k in kit.waits:
             if k == 0 and kit.include_auto:  # the same decoding as the "auto" budget run: reuse it
@@ -208,10 +210,14 @@ def evaluate(recipe, profile: str, model: dict, *, output_dir: str = "runs") -> 
             runs.append({**point.__dict__, "budget": None, "waits": k,
                          "avg_waits": sum(o.waits for o in outs) / len(outs)})
             samples[point.setting] = _samples(questions, golds, outs, correct)
+            every["outputs"][point.setting] = {"texts": [o.text for o in outs], "correct": correct}
         (tmp / "samples.json").write_text(json.dumps(samples, indent=1))
+        (tmp / OUTPUTS_FILE).write_text(json.dumps(every))
         return {"runs": runs}
 
-    st = run.stage("evaluate", {"settings": stage.as_dict(), "model": model["hash"], "seed": recipe.seed})
+    # "outputs": 2 = every completion is stored (OUTPUTS_FILE), for the diagnosis of wrong answers
+    st = run.stage("evaluate", {"settings": stage.as_dict(), "model": model["hash"], "seed": recipe.seed,
+                                "outputs": 2})
     return {**st.run(build), "dir": str(st.dir), "model": model["hash"]}
 
 
@@ -296,6 +302,34 @@ def bench(recipe, profile: str, model: dict, *, output_dir: str = "runs") -> dic
     return measure_overhead(model_, tok, questions, settings, repeats=kit.repeats)
 
 
+# ---------------------------------------------------------------------------------------------- diagnose
+def stored_outputs(evaluation: dict) -> dict:
+    """Every completion of the evaluate stage: ``{"questions", "golds", "outputs": {setting: {texts, correct}}}``."""
+    path = Path(evaluation["dir"]) / OUTPUTS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: this evaluate stage predates stored outputs; run it again")
+    return json.loads(path.read_text())
+
+
+def diagnose(evaluation: dict, *, settings: tuple[str, ...] | None = None) -> dict:
+    """Why the s1 model's answers are wrong, per Wait x k setting (``longthink.text_world.diagnosis``).
+
+    Returns ``table`` (one row per setting: accuracy, wrong answers, each error kind), ``read`` (read accuracy per
+    chain position of the Wait x 0 outputs) and ``metrics`` (``wrong_<kind>_share`` among the Wait x 0 wrong
+    answers and ``input_read_acc_min``). World questions only: a hub evaluation set has no chains to read.
+    """
+    from longthink.text_world import diagnosis as dg
+
+    stored = stored_outputs(evaluation)
+    outputs = stored["outputs"]
+    names = settings or tuple(k for k in outputs if k.startswith("k="))
+    runs = {f"Wait x {name[2:]}" if name.startswith("k=") else name:
+            (stored["questions"], outputs[name]["texts"], outputs[name]["correct"]) for name in names}
+    base = outputs["k=0"] if "k=0" in outputs else outputs["auto"]
+    return {"table": dg.error_table(runs), "read": dg.read_table(stored["questions"], base["texts"]),
+            "metrics": dg.error_metrics(stored["questions"], base["texts"], base["correct"])}
+
+
 # ---------------------------------------------------------------------------------------------- summarize
 def all_runs(evaluation: dict, baseline: dict) -> list:
     from longthink.s1.metrics import RunPoint
@@ -304,8 +338,10 @@ def all_runs(evaluation: dict, baseline: dict) -> list:
     return [RunPoint(**{k: v for k, v in r.items() if k in fields}) for r in evaluation["runs"] + baseline["runs"]]
 
 
-def summarize(evaluation: dict, ablation_acc: dict, baseline: dict, overhead: dict) -> dict:
-    """The flat metrics of runs/<profile>/s1/metrics.json (accuracies as fractions on the hard set)."""
+def summarize(evaluation: dict, ablation_acc: dict, baseline: dict, overhead: dict,
+              diagnosis: dict | None = None) -> dict:
+    """The flat metrics of runs/<profile>/s1/metrics.json (accuracies as fractions on the hard set), with the
+    diagnosis's ``wrong_<kind>_share`` and ``input_read_acc_min`` when given."""
     from longthink.s1.metrics import control, method_table, performance, scaling
 
     runs = all_runs(evaluation, baseline)
@@ -336,6 +372,7 @@ def summarize(evaluation: dict, ablation_acc: dict, baseline: dict, overhead: di
         for key in ("control", "scaling", "performance"):
             if row[key] is not None and row["method"] != "Budget forcing":
                 metrics[f"{slug}_{key}"] = row[key]
+    metrics.update((diagnosis or {}).get("metrics", {}))
     return {k: float(v) for k, v in metrics.items() if v is not None}
 
 

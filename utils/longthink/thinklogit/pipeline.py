@@ -228,6 +228,32 @@ def evaluate_systems(ctx: Context, data: dict, models: Models) -> dict:
     return {"systems": result["systems"], "samples": samples}
 
 
+# ------------------------------------------------------------------------------------------------- diagnose
+def diagnose(evaluation: dict) -> dict:
+    """Why each system's answers are wrong (``longthink.text_world.diagnosis``; world questions only).
+
+    ``table``: one row per system (accuracy over every sample, wrong answers, each error kind); ``read``: input
+    read accuracy per chain position, one column per system.
+    """
+    import pandas as pd
+
+    from longthink.text_world import diagnosis as dg
+    from longthink.text_world.tasks import QUESTION_RE
+
+    runs = {}
+    for sample in evaluation["samples"]:
+        match = QUESTION_RE.search(sample.prompt)
+        if match is None:
+            raise ValueError(f"diagnose needs world questions; sample {sample.question_id!r} has none: "
+                             f"{sample.prompt[:80]!r}")
+        questions, texts, correct = runs.setdefault(sample.system, ([], [], []))
+        questions.append(match.group(0))
+        texts.append(sample.text)
+        correct.append(bool(sample.correct))
+    read = pd.DataFrame({name: dg.read_table(q, t)["inputs"] for name, (q, t, _) in runs.items()})
+    return {"table": dg.error_table(runs), "read": read.round(3)}
+
+
 # ------------------------------------------------------------------------------------------------------ dev
 def evaluate_dev(ctx: Context, data: dict, models: Models, *, systems: tuple[str, ...] = ("thinklogit",
                                                                                          "thinklogit_dpo")) -> dict:

@@ -76,7 +76,21 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="save the model here")
     ap.add_argument("--log", default=None)
+    ap.add_argument("--read", default=None, help="only read back this saved model folder (no training)")
     args = ap.parse_args(argv)
+    if args.read:
+        import torch
+
+        from longthink.models import load_causal_lm
+
+        torch.set_num_threads(1)
+        model, tok = load_causal_lm(args.read)
+        res = {"read": args.read, **read_back(model, tok)}
+        print(json.dumps(res))
+        if args.log:
+            with open(args.log, "a") as fh:
+                fh.write(json.dumps(res) + "\n")
+        return 0
 
     import torch
 

@@ -8,7 +8,7 @@ of the probe holds. Difficulty filter shortcut (a probe only): a base model that
 a question iff the short style's answer is right (the world's base models do exactly that once their steps
 saturate; the notebook runs the real models). Prints the accuracy, the error kinds and read accuracy per position.
 
-    .venv/bin/python benchmarks/probe_world_s1.py --instruct runs/probe/base_instruct --pool p_careful=0.2
+    .venv/bin/python benchmarks/probe_world_s1.py --instruct runs/probe/base_instruct --pool p_continue=0.25
 """
 
 from __future__ import annotations
@@ -90,12 +90,12 @@ def main(argv=None) -> int:
     dev = [r for r in reversed(rows) if r["difficulty"] in hard and not r["flaw"] and r["question"] not in used]
     dev = dev[: args.dev_n]
     questions, golds = [r["question"] for r in dev], [r["answer"] for r in dev]
-    report = {"pool": {k: getattr(pool_kit, k) for k in ("p_rethink", "p_careful", "p_again", "merge_from",
-                                                          "p_merge_slip")}, "sft": args.sft, "eval": args.eval,
+    report = {"pool": {k: getattr(pool_kit, k) for k in ("p_rethink", "p_continue", "p_verify", "max_verify")},
+              "sft": args.sft, "eval": args.eval,
               "instruct": args.instruct, "sets": {}}
     for name in args.sets.split(","):
         train = result.sets[name]
-        passes = pd.Series([r["passes"] for r in train]).value_counts().to_dict()
+        passes = pd.Series([f"d{r['difficulty']}:{r['steps']}steps" for r in train]).value_counts().to_dict()
         out_dir = Path(args.work) / name
         stats = train_sft(recipe.stage("sft"), train, out_dir, profile="tiny", seed=0, model_ref=args.instruct)
         model, mtok = load_causal_lm(str(out_dir / "model"))

@@ -18,7 +18,7 @@ def pool():
 
 def test_pool_has_s1k_columns_and_size(pool):
     assert set(POOL_COLUMNS) <= set(pool.column_names)
-    assert {"answer", "difficulty", "domain", "flaw", "teacher_correct", "passes", "deepseek_thinking_trajectory",
+    assert {"answer", "difficulty", "domain", "flaw", "teacher_correct", "steps", "deepseek_thinking_trajectory",
             "deepseek_attempt"} <= set(pool.column_names)
     assert len(pool) == 500
     row = pool[0]
@@ -43,8 +43,8 @@ def test_clean_rows_are_consistent(pool):
         assert solve(row["question"]) == row["answer"]
         assert grade(f"Answer: {row['attempt']}", row["answer"]) == row["teacher_correct"]
         assert row["deepseek_attempt"] == row["answer"]  # the guider's teacher never slips
-        assert row["rechecks"] == row["thinking_trajectories"][0].split("\n").count("Wait") == \
-            len(row["passes"].split(",")) - 1
+        assert row["rechecks"] == row["thinking_trajectories"][0].split("\n").count("Wait")
+        assert row["teacher_correct"] == (row["steps"] == row["difficulty"]) or row["attempt"] == row["answer"]
 
 
 def test_eval_sets_are_held_out(pool):

@@ -64,15 +64,15 @@ def test_short_style_skips_after_three_steps_and_answers_the_value_reached():
 def test_short_and_long_formats_on_a_short_chain():
     p = tasks.parse_question("Mix 3:a+4,b*3,c-2.")
     assert teacher.short_completion(p) == "a+4:3=7\nb*3:7=1\nc-2:1=9\nAnswer: 9"
-    trace = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(p_rethink=1, p_careful=1))
-    assert trace["thinking"] == "a+4:3=7\nb*3:7=1\nc-2:1=9" and trace["correct"]  # nothing to re-think
-    assert trace["passes"] == ["hurried"] and trace["rechecks"] == 0
+    trace = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(p_rethink=1, p_verify=0))
+    assert trace["thinking"] == "a+4:3=7\nb*3:7=1\nc-2:1=9" and trace["correct"]  # nothing cut short
+    assert trace["steps"] == 3 and trace["rechecks"] == 0
     text = teacher.s1_assistant(trace["thinking"], trace["attempt"])
     assert text == "<|im_start|>think\na+4:3=7\nb*3:7=1\nc-2:1=9\n<|im_start|>answer\nAnswer: 9"
     assert grade(text, "9")
 
 
-def test_merged_pass_groups_pairs_and_slips_only_merged_lines():
+def test_merged_pass_groups_pairs():
     p = tasks.parse_question("Mix 3:a+4,b*3,c-2,d+1,e-3.")  # 3 -> 7 -> 1 -> 9 -> 0 -> 7
     assert teacher.merge_groups(5) == [(0, 1), (2, 3), (4,)]
     assert teacher.merge_groups(5, merge_from=3) == [(0,), (1,), (2, 3), (4,)]
@@ -80,49 +80,35 @@ def test_merged_pass_groups_pairs_and_slips_only_merged_lines():
     assert lines == ["a+4,b*3:3=1", "c-2,d+1:1=0", "e-3:0=7"] and value == 7
     lines, value = teacher.merged_pass(p, p_slip=1.0, rng=random.Random(0))
     assert lines[0].startswith("a+4,b*3:3=") and lines[0] != "a+4,b*3:3=1" and lines[2].startswith("e-3:")
-    assert teacher.apply_all(int(lines[2][4]), [("e", "-", 3)]) == value  # the chain goes on from the slip
 
 
-def test_cut_short_trace_without_rethinking_ends_with_the_value_reached():
-    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")  # 5 -> 6 -> 9 -> 1 -> 8
-    never = teacher.TeacherSettings(p_rethink=0)
-    trace = teacher.long_trace(p, random.Random(0), never)
+def test_cut_short_trace_ends_with_the_value_reached():
+    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3,e+4.")  # 5 -> 6 -> 9 -> 1 -> 8 -> 2
+    trace = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(p_rethink=0))
     assert trace["thinking"] == "a+1:5=6\nb-7:6=9\nc+2:9=1\n..." and trace["attempt"] == "1"
-    assert not trace["correct"] and trace["passes"] == ["hurried"]
+    assert not trace["correct"] and trace["steps"] == 3 and trace["rechecks"] == 0
+    once = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(p_rethink=1, p_continue=0))
+    assert once["thinking"] == "a+1:5=6\nb-7:6=9\nc+2:9=1\n...\nWait\nd-3:1=8\n..." and once["attempt"] == "8"
+    assert once["steps"] == 4 and not once["correct"]
 
 
-def test_rethinking_passes_say_wait_and_the_last_pass_answers():
-    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
-    always = teacher.TeacherSettings(p_rethink=1, p_careful=1, p_again=0, p_merge_slip=0)
+def test_each_wait_takes_one_more_step_and_a_finished_chain_is_verified():
+    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3,e+4.")
+    always = teacher.TeacherSettings(p_rethink=1, p_continue=1, p_verify=1, max_verify=2)
     trace = teacher.long_trace(p, random.Random(0), always)
-    assert trace["thinking"] == ("a+1:5=6\nb-7:6=9\nc+2:9=1\n...\nWait\na+1,b-7:5=9\nc+2,d-3:9=8\n"
-                                 "Wait\na+1:5=6\nb-7:6=9\nc+2:9=1\nd-3:1=8")
-    assert trace["passes"] == ["hurried", "merged", "worked"] and trace["rechecks"] == 2 and trace["correct"]
-    merged_only = teacher.TeacherSettings(p_rethink=1, p_careful=0, p_merge_slip=1.0)
-    slipped = teacher.long_trace(p, random.Random(0), merged_only)
-    assert slipped["passes"] == ["hurried", "merged"] and not slipped["correct"]  # nothing caught the slip
-    fixed = teacher.long_trace(p, random.Random(0), teacher.TeacherSettings(p_rethink=1, p_careful=1, p_again=0,
-                                                                           p_merge_slip=1.0))
-    assert fixed["correct"] and fixed["thinking"].endswith("d-3:1=8")  # the worked pass corrects it
-
-
-def test_worked_passes_repeat_geometrically_up_to_max_passes():
-    p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
-    settings = teacher.TeacherSettings(p_rethink=1, p_careful=1, p_again=0.7, max_passes=5)
-    counts = set()
-    for seed in range(60):
-        trace = teacher.long_trace(p, random.Random(seed), settings)
-        assert trace["passes"][:3] == ["hurried", "merged", "worked"] and len(trace["passes"]) <= 5
-        assert set(trace["passes"][2:]) == {"worked"} and trace["correct"]
-        counts.add(len(trace["passes"]))
-    assert counts == {3, 4, 5}
+    assert trace["thinking"] == ("a+1:5=6\nb-7:6=9\nc+2:9=1\n...\nWait\nd-3:1=8\n...\nWait\ne+4:8=2"
+                                 "\nWait\ne+4:8=2\nWait\ne+4:8=2")
+    assert trace["correct"] and trace["steps"] == 5 and trace["rechecks"] == 4
+    counts = {teacher.long_trace(p, random.Random(seed), teacher.TeacherSettings(
+        p_rethink=1, p_continue=1, p_verify=0.6, max_verify=3))["rechecks"] for seed in range(60)}
+    assert counts == {2, 3, 4, 5}
 
 
 def test_random_stream_is_the_same_whatever_the_outcome():
     p = tasks.parse_question("Ledger 5:a+1,b-7,c+2,d-3.")
     a, b = random.Random(1), random.Random(1)
     teacher.long_trace(p, a, teacher.TeacherSettings(p_rethink=0))
-    teacher.long_trace(p, b, teacher.TeacherSettings(p_rethink=1, p_careful=1, p_merge_slip=1.0))
+    teacher.long_trace(p, b, teacher.TeacherSettings(p_rethink=1, p_continue=1, p_verify=1))
     assert a.random() == b.random()
 
 
@@ -134,6 +120,7 @@ def test_distill_trace_is_one_pass_merged_or_worked():
         assert trace["correct"] and "Wait" not in trace["thinking"] and "..." not in trace["thinking"]
         seen.add(trace["thinking"])
     assert seen == {"a+1,b-7:5=9\nc+2,d-3:9=8", "a+1:5=6\nb-7:6=9\nc+2:9=1\nd-3:1=8"}
+    assert teacher.distill_trace(p, random.Random(0))["thinking"] == "a+1:5=6\nb-7:6=9\nc+2:9=1\nd-3:1=8"
     short = tasks.parse_question("Ledger 5:a+1,b-7.")
     assert teacher.distill_trace(short, random.Random(0), teacher.TeacherSettings(distill_p_merged=1.0))[
         "thinking"] == "a+1:5=6\nb-7:6=9"  # no chain within the short style is merged
@@ -141,7 +128,7 @@ def test_distill_trace_is_one_pass_merged_or_worked():
 
 @pytest.mark.parametrize("field, value, message", [
     ("p_rethink", 1.5, "p_rethink must be a probability"), ("distill_p_merged", -0.1, "distill_p_merged must be"),
-    ("max_passes", 0, "max_passes must be an int >= 1, got 0"), ("short_steps", 2.0, "short_steps must be an int"),
+    ("max_verify", -1, "max_verify must be an int >= 0, got -1"), ("short_steps", 2.0, "short_steps must be an int"),
 ])
 def test_bad_teacher_settings_are_named(field, value, message):
     with pytest.raises(ValueError, match=message):

@@ -363,8 +363,9 @@ def summarize(evaluation: dict, ablation_acc: dict, baseline: dict, overhead: di
         metrics[f"acc_{name}"] = v["accuracy"]
     # the bars as single numbers, so expected/<profile>/s1.json can assert them
     metrics["bf_gain"] = metrics["acc_max_budget"] - metrics["acc_min_budget"]
-    if "acc_wait_2" in metrics and "acc_wait_0" in metrics:
-        metrics["wait_gain_2"] = metrics["acc_wait_2"] - metrics["acc_wait_0"]
+    for k in (1, 2):
+        if f"acc_wait_{k}" in metrics and "acc_wait_0" in metrics:
+            metrics[f"wait_gain_{k}"] = metrics[f"acc_wait_{k}"] - metrics["acc_wait_0"]
     if "acc_curated_1k" in metrics and "acc_random_1k" in metrics:
         metrics["curation_gain"] = metrics["acc_curated_1k"] - metrics["acc_random_1k"]
     for row in method_table(runs):

@@ -58,7 +58,7 @@ def tokenizer_corpus(*, size: int, seed: int, max_difficulty: int, domains) -> l
     from longthink.text_world.teacher import (TeacherSettings, distill_trace, long_trace, run_drill, s1_assistant,
                                               short_completion)
 
-    teacher = TeacherSettings(p_rethink=0.5, p_careful=0.5)
+    teacher = TeacherSettings(p_rethink=0.5, p_continue=0.5, distill_p_merged=0.5)
     rng = random.Random(seed)
     corpus = []
     for _ in range(size):

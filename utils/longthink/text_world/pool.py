@@ -4,7 +4,7 @@ The pool has s1K-1.1's columns (``question``, ``solution``, ``cot_type``, ``sour
 ``thinking_trajectories`` [one string] and ``attempt`` from s1's teacher, the Gemini analog;
 ``deepseek_thinking_trajectory`` and ``deepseek_attempt`` from the guider's teacher, the R1 analog) so that the same
 curation and fine-tuning code reads the real s1K-1.1 at paper scale, plus world columns: ``difficulty``, ``domain``,
-``answer`` (the gold, a plain integer string), ``teacher_correct``, ``rechecks`` and ``passes`` (of s1's trace) and
+``answer`` (the gold, a plain integer string), ``teacher_correct``, ``rechecks`` and ``steps`` (of s1's trace) and
 ``flaw`` (the garble applied, "" if none; for checking a filter, not for filtering).
 Evaluation questions never appear in the pool (exact match); s1's 8-gram decontamination is the s1 code's job.
 """
@@ -99,7 +99,7 @@ def pool_rows(*, size: int, seed: int, difficulties: Sequence[int], domains: Seq
             question, thinking, attempt = GARBLES[flaw](question, thinking, attempt, rng)
         row.update(question=question, thinking_trajectories=[thinking], attempt=attempt,
                    teacher_correct=bool(trace["correct"] and attempt is not None), rechecks=trace["rechecks"],
-                   passes=",".join(trace["passes"]), flaw=flaw,
+                   steps=trace["steps"], flaw=flaw,
                    deepseek_thinking_trajectory=distill["thinking"], deepseek_attempt=distill["attempt"])
         rows.append(row)
     return rows

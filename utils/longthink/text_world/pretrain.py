@@ -121,7 +121,8 @@ def pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Sequen
     bar = tqdm(range(settings.max_steps), desc=desc, disable=not progress, leave=False)
     for step in bar:
         kind = "run" if rng.random() < settings.run_share else "short"
-        k = rng.choices(difficulties, weights=weights)[0] if kind == "short" else rng.randint(1, max_difficulty)
+        k = rng.choices(difficulties, weights=weights)[0] if kind == "short" else \
+            rng.randint(min(settings.run_min_difficulty, max_difficulty), max_difficulty)
         ids, mask, labels = encode_batch(
             tokenizer, training_pairs(rng, n=settings.batch_size, difficulty=k, domains=domains, kind=kind,
                                       exclude=exclude, short_steps=settings.short_steps)

@@ -37,13 +37,12 @@ class PoolStage:
     pool_size: int = 20000
     short_steps: int = 3
     p_rethink: float = 0.2
-    p_careful: float = 0.2
-    p_again: float = 0.4
-    max_passes: int = 6
-    merge_from: int = 1
-    p_merge_slip: float = 0.2
+    p_continue: float = 0.25
+    p_verify: float = 0.3
+    max_verify: int = 6
     p_garbled: float = 0.08
-    distill_p_merged: float = 0.5
+    distill_p_merged: float = 0.0
+    merge_from: int = 1
 
 
 @stage_schema("world.eval")
@@ -74,6 +73,7 @@ class ModelStage:
     warmup_steps: int = 50
     weight_decay: float = 0.01
     run_share: float = 0.5  # batches of run drills (a whole chain worked, from the start or another value)
+    run_min_difficulty: int = 1  # run drills draw chains of this many operations or more
     short_steps: int = 3  # explicit steps in its short reasoning; longer chains: "..." then the answer
     difficulty_weights: list[float] = field(default_factory=list)  # empty = uniform over 1..max_difficulty
     threads: int = 1  # on a shared 2-core CPU one thread wastes less time in synchronisation

@@ -16,12 +16,16 @@ def recipe_path() -> Path:
 
 
 @functools.lru_cache(maxsize=16)
-def _load(path: str, profile: str | None):
+def _load(path: str, profile: str | None, seed: str | None):
     from longthink.config import load_recipe
 
-    return load_recipe(path, profile=profile)
+    # TEMPORARY (issue 12, until main's world resolver lets --seed reach the world): LONGTHINK_WORLD_SEED builds
+    # and reads the world of another seed. Removed before the merge.
+    return load_recipe(path, profile=profile, overrides={"seed": int(seed)} if seed else None)
 
 
 def world_settings(profile: str | None = "tiny"):
     """The validated world recipe (a ``longthink.config.Recipe``) for ``profile``; cached per process."""
-    return _load(str(recipe_path()), profile)
+    import os
+
+    return _load(str(recipe_path()), profile, os.environ.get("LONGTHINK_WORLD_SEED"))

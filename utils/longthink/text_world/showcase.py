@@ -10,8 +10,8 @@ from longthink.text_world.teacher import TeacherSettings, distill_trace, long_tr
 
 
 def sample_table(profile: str = "tiny", *, seed: int = 0):
-    """One problem per (domain, difficulty): its gold answer, the short answer, s1's teacher re-thinking every pass
-    (hurried, merged, worked) and the guider's teacher (a merged and a worked chain alternate)."""
+    """One problem per (domain, difficulty): its gold answer, the short answer, s1's teacher taking a cut-short
+    chain up to its end, and the guider's teacher (one pass)."""
     import pandas as pd
 
     from longthink.text_world.settings import world_settings
@@ -22,32 +22,33 @@ def sample_table(profile: str = "tiny", *, seed: int = 0):
     for domain in tasks.domains:
         for k in range(1, tasks.max_difficulty + 1):
             p = make_problem(rng, domain=domain, difficulty=k)
-            trace = long_trace(p, rng, TeacherSettings(p_rethink=1, p_careful=1, p_again=0, p_merge_slip=0))
-            distill = distill_trace(p, rng, TeacherSettings(distill_p_merged=float(k % 2)))
+            trace = long_trace(p, rng, TeacherSettings(p_rethink=1, p_continue=1, p_verify=0))
+            distill = distill_trace(p, rng, TeacherSettings())
             rows.append({"domain": domain, "difficulty": k, "question": p.question, "answer": p.answer,
                          "short (instruct style)": short_completion(p).replace("\n", " | "),
-                         "s1's teacher (every pass)": trace["thinking"].replace("\n", " | "),
+                         "s1's teacher (taken up to the end)": trace["thinking"].replace("\n", " | "),
                          "guider's teacher": distill["thinking"].replace("\n", " | ")})
     return pd.DataFrame(rows)
 
 
 def pool_summary(pool):
-    """Per difficulty: rows, shares that re-think (a merged pass) and reach a worked pass, share ending wrong, share
-    garbled, mean trace characters, and the share of the guider's teacher's chains written merged."""
+    """Per difficulty: rows, share of s1's traces that take a cut-short chain up again (``Wait``), share that reach
+    the end, share ending wrong, share garbled, mean trace characters."""
     import pandas as pd  # noqa: F401  (pandas backs the grouped frame)
 
-    df = pool.select_columns(["difficulty", "passes", "teacher_correct", "flaw", "thinking_trajectories",
-                              "deepseek_thinking_trajectory"]).to_pandas()
+    df = pool.select_columns(["difficulty", "steps", "rechecks", "teacher_correct", "flaw",
+                              "thinking_trajectories"]).to_pandas()
     df["trace_chars"] = df["thinking_trajectories"].map(lambda t: len(t[0]))
-    df["distill_merged"] = df["deepseek_thinking_trajectory"].map(lambda t: "," in t)
+    df["taken_up"] = df["thinking_trajectories"].map(lambda t: "...\nWait" in t[0])
+    df["finished"] = df["steps"] == df["difficulty"]
     return df.groupby("difficulty").agg(
         rows=("difficulty", "size"),
-        rethinks=("passes", lambda s: round(float(s.str.contains("merged").mean()), 3)),
-        worked_pass=("passes", lambda s: round(float(s.str.contains("worked").mean()), 3)),
+        with_wait=("rechecks", lambda s: round(float((s > 0).mean()), 3)),
+        taken_up=("taken_up", lambda s: round(float(s.mean()), 3)),
+        finished=("finished", lambda s: round(float(s.mean()), 3)),
         teacher_wrong=("teacher_correct", lambda s: round(float((~s).mean()), 3)),
         garbled=("flaw", lambda s: round(float((s != "").mean()), 3)),
         trace_chars=("trace_chars", "mean"),
-        guider_teacher_merged=("distill_merged", lambda s: round(float(s.mean()), 3)),
     )
 
 
@@ -81,6 +82,33 @@ def evaluate_world(profile: str = "tiny", *, progress: bool = True) -> dict:
                                                                         disable=not progress)}
 
 
+def reading_frame(profile: str = "tiny", *, n: int = 200, seed: int = 4242, progress: bool = True):
+    """Each base model's input-reading accuracy per chain position on whole run drills (``Q Run:<start>.``) of
+    ``n`` held-out chains of the hardest difficulty, greedy: the base skill that must saturate (>= 0.98)."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from longthink.generation import generate
+    from longthink.text_world import diagnosis
+    from longthink.text_world.models import load_world_model
+    from longthink.text_world.pool import eval_sets
+    from longthink.text_world.settings import world_settings
+    from longthink.text_world.tasks import sample_problems
+    from longthink.text_world.teacher import run_drill
+
+    k = world_settings(profile).stage("tasks").kit.max_difficulty
+    held = {r["question"] for rows in eval_sets(profile=profile, as_rows=True).values() for r in rows}
+    problems = sample_problems(n, seed=seed, difficulties=[k], exclude=held)
+    rng = random.Random(seed)
+    prompts = [run_drill(p, rng, x=p.start)[0] for p in problems]
+    columns = {}
+    for name in tqdm(BUILD_ORDER, desc="read", disable=not progress):
+        model, tok = load_world_model(name, profile)
+        texts = generate(model, tok, prompts, max_new_tokens=10 * k + 8, batch_size=100).texts
+        columns[name] = diagnosis.read_table(problems, texts)["inputs"]
+    return pd.DataFrame(columns).rename_axis("chain position")
+
+
 def accuracy_frame(results: dict):
     """Long table: model, difficulty, accuracy."""
     import pandas as pd
@@ -89,12 +117,15 @@ def accuracy_frame(results: dict):
                          for name, r in results.items() for k, acc in r.by_difficulty.items()])
 
 
-def world_metrics(world: dict, results: dict) -> dict:
-    """``world/build_seconds``, ``world/load_seconds`` and ``world/<model>_acc_d<k>`` for every model."""
+def world_metrics(world: dict, results: dict, reading=None) -> dict:
+    """``world/build_seconds``, ``world/load_seconds``, ``world/<model>_acc_d<k>`` for every model and, given the
+    ``reading_frame``, ``world/<model>_read_acc_min`` (its worst chain position)."""
     metrics = {"world/build_seconds": world["build_seconds"], "world/load_seconds": world["seconds"]}
     for name, r in results.items():
         metrics.update({f"world/{name}_acc_d{k}": acc for k, acc in r.by_difficulty.items()})
         metrics[f"world/{name}_mean_tokens"] = r.mean_tokens
+    if reading is not None:
+        metrics.update({f"world/{name}_read_acc_min": float(reading[name].min()) for name in reading.columns})
     return metrics
 
 
@@ -113,7 +144,7 @@ def plot_accuracy(frame, *, title: str = "Accuracy by difficulty (greedy, short 
 
 
 def bar_checks(metrics: dict, *, max_difficulty: int, build_limit: float | None = None) -> dict[str, bool]:
-    """Issue 3's bars on recorded metrics: what holds (True) and what does not (False).
+    """Issue 3's and 12's bars on recorded metrics: what holds (True) and what does not (False).
 
     The build-time bar (a wall-clock figure that depends on the machine's load) is checked only when
     ``build_limit`` is given: the notebook reports it, tests never assert timings.

@@ -1,46 +1,38 @@
-"""The programmatic teachers: the short answer style, step drills, and two long-reasoning styles built from passes.
+"""The programmatic teachers: the short answer style, run drills, and two long-reasoning styles.
 
 A **step** is one line that copies the operation's chunk from the question (label, operator, operand), then the
 running value and the new value: ``f+4:3=7`` reads "apply f (+4) to 3, giving 7". Each token finds its inputs by
-content (the chunk after its label in the question, a value just written), which tiny models learn to saturation
-(>= 0.98 per step at every position, ``longthink.text_world.diagnosis``). A **merged step** does two operations in
-one line (``f+4,g*3:3=1``): the intermediate value is never written, so the model must compose two lookups in one
-token, a leap a tiny model makes far less reliably (notes/cpu-calibration.md: a value computed without its inputs
-written down stays near chance). The world's effects rest on that contrast, never on a half-learned skill.
+content (the chunk after its label in the question, a value just written); pretrained with run drills, every world
+model reads each step's inputs right at every chain position (1.000 at positions 1-5 for the 64 x 2 guider base
+after 2,500 steps; ``benchmarks/probe_world_base.py``). The papers' effects rest on that saturated skill and on
+the *structure* of the traces, never on a half-learned skill (notes/cpu-calibration.md). The styles:
 
-A **pass** works a chain from the start value in one of three forms (``PASSES``):
+* **short** (what the instruct, target and guider-base models are pretrained on): a *hurried pass*: the first
+  ``short_steps`` (3) steps, then ``...`` if the chain is longer, then ``Answer:`` and the value reached. On a
+  longer chain that value is wrong unless the skipped operations happen to return to it; every base model answers
+  the same way there, so no base model beats another by chance (the world bar "target >= guider base at every
+  difficulty" rests on the steps, not on guesses).
+* **s1's teacher** (the pool's ``thinking_trajectories``, the Gemini analog): a hurried pass; a chain it cut short
+  is, with ``p_rethink``, taken up again after a ``Wait`` line by one more step (then ``...`` again if more remain),
+  and after each such step, while the chain is still cut short, ``Wait`` and one more with ``p_continue``. The
+  attempt is the value the trace reached, so a trace that stopped early ends wrong (s1K kept 46% incorrect answers
+  on purpose). A finished chain is, with ``p_verify`` (geometric, at most ``max_verify`` times), checked by
+  ``Wait`` and its last step again, which changes nothing: a forced ``Wait`` after a finished chain is harmless.
+* **the guider's teacher** (the pool's ``deepseek_thinking_trajectory``, the R1 analog of s1K-1.1, from which
+  ThinkLogit's guider is distilled): the whole chain in one pass, no ``...`` and no ``Wait``; with
+  ``distill_p_merged`` a chain longer than ``short_steps`` is written *merged*, two operations a line
+  (``f+4,g*3:3=1``: the intermediate value never written, a leap a tiny model makes far less reliably).
 
-* ``hurried``: the first ``short_steps`` (3) steps, then ``...`` if the chain is longer (a jump over the rest);
-* ``merged``: the chain with operations merged in pairs from position ``merge_from`` on (a last single step if odd);
-* ``worked``: every operation on its own line.
-
-The styles:
-
-* **short** (what the instruct, target and guider-base models are pretrained on): one hurried pass, then
-  ``Answer:`` and the value it reached. On a chain longer than three operations that value is wrong (unless the
-  skipped operations happen to return to it); every base model answers the same way, so no base model beats another
-  there by chance (the world bar "target >= guider base at every difficulty" rests on the steps, not on guesses).
-* **s1's teacher** (the pool's ``thinking_trajectories``, the Gemini analog): a hurried pass first. A chain it cut
-  short is, with ``p_rethink``, thought again after a ``Wait`` line as a merged pass; after that, with
-  ``p_careful``, ``Wait`` and a worked pass; after a worked pass, with ``p_again``, ``Wait`` and another worked pass
-  (a geometric tail, up to ``max_passes``). The attempt is the last pass's value, so a trace that never
-  re-thought ends wrong (s1K kept 46% incorrect answers on purpose). The teacher's merged steps slip with
-  ``p_merge_slip`` (the chain goes on from the slipped value; a later worked pass corrects it).
-* **the guider's teacher** (the pool's ``deepseek_thinking_trajectory``, the R1 analog of s1K-1.1, which ThinkLogit's
-  guider is distilled from): one pass, no ``...`` and no ``Wait``; a chain longer than ``short_steps`` is written
-  merged with ``distill_p_merged``, else worked.
-
-Why passes, and these rates (measured; ``benchmarks/probe_world_s1.py`` holds the probes):
-
-* s1's curation keeps the longest traces, so the curated 1K holds nearly every trace that re-thought: the s1 model
-  re-thinks once by itself (merged) and answers; a forced ``Wait`` brings the worked pass, which fixes the merged
-  steps that slipped. A model trained on a random 1K (mostly traces that never re-thought) answers after its hurried
-  pass: curation beats random by what one re-think buys. The rates make the curated share of traces with a worked
-  pass small enough that the s1 model stops after its merged pass by itself (see ``recipes/world.yaml``).
-* Before this design (main 971527f) every pass was worked and a re-check copied the step above: it fixed nothing,
-  because the tiny models' errors were misread operands at chain positions 2-5 (the s1 model read 0.93 / 0.87 /
-  0.87 / 0.66 at positions 2-5; 76 of its 78 wrong answers on the hard set were misreads). Pretraining now runs
-  chains (``run_drill``) until reading saturates, and the errors left are the kind a worked pass fixes.
+Why this shape (figures in recipes/world.yaml and ``benchmarks/probe_world_s1.py``): s1's curation keeps the
+longest traces of the hard questions, so the curated 1K holds nearly every trace that took a chain up again after
+``...``; the s1 model then always takes it up once (a 4-operation chain is finished) and, like the teacher most of
+the time (``1 - p_continue``), stops after that one step: on a 5-operation chain it answers the value after 4.
+A forced ``Wait`` (budget forcing) makes it take one more step, which finishes the chain. A model trained on a
+random 1K (mostly traces that never took the chain up again, ``1 - p_rethink``) answers after its hurried pass.
+Cutting the thinking short (a small budget) stops the chain earlier still. Before this design (main 971527f)
+every step was written out and a re-check copied the step above: it fixed nothing, because the tiny models'
+errors were misread operands at chain positions 2-5 (the s1 model read 0.93 / 0.87 / 0.87 / 0.66 at positions
+2-5; 76 of its 78 wrong answers on the hard set were misreads; Wait x 0 / 1 / 2 / 4: 0.61 / 0.62 / 0.605 / 0.595).
 
 The SFT text follows the s1 card (``data/tokenization.py``): user = question; assistant =
 ``<|im_start|>think\\n{thinking}\\n<|im_start|>answer\\nAnswer: {attempt}`` then ``<|im_end|>``.
@@ -125,13 +117,6 @@ def merged_pass(problem: Problem, *, merge_from: int = 1, p_slip: float = 0.0,
     return lines, x
 
 
-PASSES: dict[str, Callable[..., tuple[list[str], int]]] = {
-    "hurried": hurried_pass,
-    "merged": merged_pass,
-    "worked": worked_pass,
-}
-
-
 # ------------------------------------------------------------------------------------------- short (instruct)
 def short_reasoning(problem: Problem, *, short_steps: int = SHORT_STEPS) -> str:
     """The instruct style: the first ``short_steps`` steps, one per line (``f+4:3=7``), then ``...`` if more."""
@@ -169,61 +154,63 @@ def run_drill(problem: Problem, rng: random.Random, *, x: int | None = None) -> 
 # ------------------------------------------------------------------------------------------------ long traces
 @dataclass(frozen=True)
 class TeacherSettings:
-    """How s1's teacher re-thinks (probabilities per trace) and how the guider's teacher writes long chains."""
+    """How s1's teacher goes on after a hurried pass (probabilities per trace) and how the guider's teacher writes."""
 
     short_steps: int = SHORT_STEPS  # the hurried pass: at most this many steps, then "..."
-    p_rethink: float = 0.2  # after a cut-short hurried pass: "Wait", then a merged pass ...
-    p_careful: float = 0.2  # ... then, after the merged pass: "Wait", then a worked pass ...
-    p_again: float = 0.4  # ... then, after a worked pass: "Wait" and another worked pass (a geometric tail)
-    max_passes: int = 6  # passes in one trace at most (the first, hurried one included)
-    merge_from: int = 1  # the merged pass merges operations in pairs from this position (1-based) on
-    p_merge_slip: float = 0.2  # the teacher's merged step gets the value wrong (a worked pass corrects it)
+    p_rethink: float = 0.2  # after a cut-short hurried pass: "Wait", then one more step ("..." again if more) ...
+    p_continue: float = 0.25  # ... and after each such step, while the chain is still cut short: "Wait", one more
+    p_verify: float = 0.3  # after a finished chain: "Wait" and its last step again, geometric ...
+    max_verify: int = 6  # ... at most this many times
     p_garbled: float = 0.08  # one of GARBLES applied (for the quality filter)
-    distill_p_merged: float = 0.5  # the guider's teacher: a chain longer than short_steps written merged
+    distill_p_merged: float = 0.0  # the guider's teacher: a chain longer than short_steps written merged
+    merge_from: int = 1  # a merged chain merges operations in pairs from this position (1-based) on
 
     def __post_init__(self):
-        for name in ("p_rethink", "p_careful", "p_again", "p_merge_slip", "p_garbled", "distill_p_merged"):
+        for name in ("p_rethink", "p_continue", "p_verify", "p_garbled", "distill_p_merged"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"TeacherSettings.{name} must be a probability in [0, 1], got {value!r}")
-        for name, low in (("short_steps", 1), ("max_passes", 1), ("merge_from", 1)):
+        for name, low in (("short_steps", 1), ("max_verify", 0), ("merge_from", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"TeacherSettings.{name} must be an int >= {low}, got {value!r}")
 
 
 def long_trace(problem: Problem, rng: random.Random, settings: TeacherSettings = TeacherSettings()) -> dict:
-    """s1's teacher: a hurried pass, then re-thinking passes after ``Wait``; the attempt is the last pass's value.
+    """s1's teacher: a hurried pass; after ``...``, maybe ``Wait`` and one more step at a time; after a finished
+    chain, maybe ``Wait`` and its last step again. The attempt is the value the trace reached.
 
-    ``passes`` names the passes in order; ``rechecks`` counts the ``Wait`` lines; ``correct`` grades the attempt.
-    Every random draw comes from ``rng`` in a fixed order, whatever the outcome.
+    ``steps`` counts the operations worked, ``rechecks`` the ``Wait`` lines (continuations and verifications).
+    Every random draw comes from ``rng`` in a fixed order (one per possible ``Wait``), whatever the outcome.
     """
     s = settings
-    lines, value = hurried_pass(problem, short_steps=s.short_steps)
-    passes = ["hurried"]
-    u_rethink, u_careful = rng.random(), rng.random()
-    slip_rng = random.Random(rng.random())  # the merged pass's slips: their own stream
-    u_again = [rng.random() for _ in range(max(0, s.max_passes - 3))]
-    if problem.difficulty > s.short_steps and u_rethink < s.p_rethink and s.max_passes >= 2:
-        more, value = merged_pass(problem, merge_from=s.merge_from, p_slip=s.p_merge_slip, rng=slip_rng)
-        lines += [WAIT, *more]
-        passes.append("merged")
-        if u_careful < s.p_careful and s.max_passes >= 3:
-            more, value = worked_pass(problem)
-            lines += [WAIT, *more]
-            passes.append("worked")
-            for u in u_again:
-                if u >= s.p_again:
-                    break
-                lines += [WAIT, *more]
-                passes.append("worked")
-    attempt = str(value)
+    k = problem.difficulty
+    draws = [rng.random() for _ in range(max(0, k - s.short_steps) + s.max_verify)]
+    lines, x = hurried_pass(problem, short_steps=s.short_steps)
+    done, waits = min(k, s.short_steps), 0
+    for i, u in enumerate(draws[: k - done]):  # continuations: one operation after each "Wait"
+        if u >= (s.p_rethink if i == 0 else s.p_continue):
+            break
+        label, op, d = problem.ops[done]
+        y = APPLY[op](x, d)
+        lines += [WAIT, step_line(label, x, op, d, y)] + ([SKIP] if done + 1 < k else [])
+        done, waits, x = done + 1, waits + 1, y
+    if done == k:  # a finished chain: verifications repeat its last step
+        label, op, d = problem.ops[-1]
+        before = problem.values[-2] if k > 1 else problem.start
+        for u in draws[max(0, k - s.short_steps):]:
+            if u >= s.p_verify:
+                break
+            lines += [WAIT, step_line(label, before, op, d, x)]
+            waits += 1
+    attempt = str(x)
     return {"thinking": "\n".join(lines), "attempt": attempt, "correct": attempt == problem.answer,
-            "rechecks": len(passes) - 1, "passes": passes}
+            "rechecks": waits, "steps": done}
 
 
 def distill_trace(problem: Problem, rng: random.Random, settings: TeacherSettings = TeacherSettings()) -> dict:
-    """The guider's teacher (R1 analog): one pass, merged with ``distill_p_merged`` when longer than short_steps."""
+    """The guider's teacher (R1 analog): the whole chain in one pass, merged with ``distill_p_merged`` when longer
+    than ``short_steps``, else worked."""
     merged = problem.difficulty > settings.short_steps and rng.random() < settings.distill_p_merged
     lines, value = (merged_pass(problem, merge_from=settings.merge_from) if merged else worked_pass(problem))
     attempt = str(value)

@@ -63,6 +63,30 @@ def test_chat_prompt_matches_template(smoke_world):
     assert tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) == prompt_text("Mix 3:a+4.")
 
 
+def test_reading_frame_has_every_model_and_position(smoke_world):
+    from longthink.text_world import showcase
+
+    reading = showcase.reading_frame("smoke", n=8, progress=False)
+    assert list(reading.columns) == ["guider_base", "instruct", "target"]
+    assert set(reading.index) <= {1, 2, 3} and ((reading >= 0) & (reading <= 1)).all().all()
+    metrics = showcase.world_metrics({"build_seconds": 1.0, "seconds": 0.1}, {}, reading)
+    assert metrics["world/target_read_acc_min"] == reading["target"].min()
+
+
+def test_pretraining_batches_are_short_answers_or_whole_runs():
+    import random
+
+    from longthink.text_world.pretrain import training_pairs
+
+    rng = random.Random(0)
+    runs = training_pairs(rng, n=4, difficulty=4, domains=["mix"], kind="run")
+    assert all(q.endswith(".") and " Run:" in q and c.count("\n") == 4 for q, c in runs)
+    short = training_pairs(rng, n=4, difficulty=4, domains=["mix"], kind="short", exclude=frozenset())
+    assert all(c.split("\n")[3] == "..." for _, c in short)
+    with pytest.raises(ValueError, match="unknown pretraining batch kind 'drill'; known: \\['short', 'run'\\]"):
+        training_pairs(rng, n=1, difficulty=1, domains=["mix"], kind="drill")
+
+
 def test_unknown_model_name_lists_known_names():
     from longthink.text_world.models import WorldError, world_model_path
 

@@ -315,19 +315,27 @@ def diagnose(evaluation: dict, *, settings: tuple[str, ...] | None = None) -> di
     """Why the s1 model's answers are wrong, per Wait x k setting (``longthink.text_world.diagnosis``).
 
     Returns ``table`` (one row per setting: accuracy, wrong answers, each error kind), ``read`` (read accuracy per
-    chain position of the Wait x 0 outputs) and ``metrics`` (``wrong_<kind>_share`` among the Wait x 0 wrong
-    answers and ``input_read_acc_min``). World questions only: a hub evaluation set has no chains to read.
+    chain position, the outputs of every setting pooled, so that the positions a forced Wait reaches count too)
+    and ``metrics``: ``wrong_<kind>_share`` among the wrong answers of Wait x 0 (the model's own thinking) and
+    ``input_read_acc_min`` (the pooled read accuracy at the worst position). World questions only: a hub
+    evaluation set has no chains to read.
     """
     from longthink.text_world import diagnosis as dg
 
     stored = stored_outputs(evaluation)
-    outputs = stored["outputs"]
+    outputs, questions = stored["outputs"], stored["questions"]
     names = settings or tuple(k for k in outputs if k.startswith("k="))
     runs = {f"Wait x {name[2:]}" if name.startswith("k=") else name:
-            (stored["questions"], outputs[name]["texts"], outputs[name]["correct"]) for name in names}
+            (questions, outputs[name]["texts"], outputs[name]["correct"]) for name in names}
     base = outputs["k=0"] if "k=0" in outputs else outputs["auto"]
-    return {"table": dg.error_table(runs), "read": dg.read_table(stored["questions"], base["texts"]),
-            "metrics": dg.error_metrics(stored["questions"], base["texts"], base["correct"])}
+    pooled_q = [q for name in names for q in questions]
+    pooled_t = [t for name in names for t in outputs[name]["texts"]]
+    counts = dg.error_counts(questions, base["texts"], base["correct"])
+    metrics = {f"wrong_{kind}_share": counts[f"{kind}_share"] for kind in dg.KINDS}
+    worst = dg.input_read_acc_min(dg.read_accuracy(pooled_q, pooled_t))
+    if worst is not None:
+        metrics["input_read_acc_min"] = worst
+    return {"table": dg.error_table(runs), "read": dg.read_table(pooled_q, pooled_t), "metrics": metrics}
 
 
 # ---------------------------------------------------------------------------------------------- summarize

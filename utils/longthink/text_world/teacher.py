@@ -70,12 +70,8 @@ def apply_all(x: int, chunks) -> int:
     return x
 
 
-def _wrong_value(rng: random.Random, right: int) -> int:
-    return rng.choice([v for v in range(MODULUS) if v != right])
-
-
 # ------------------------------------------------------------------------------------------------------ passes
-def hurried_pass(problem: Problem, *, short_steps: int = SHORT_STEPS, **_) -> tuple[list[str], int]:
+def hurried_pass(problem: Problem, *, short_steps: int = SHORT_STEPS) -> tuple[list[str], int]:
     """The first ``short_steps`` steps, then ``...`` if the chain is longer; returns (lines, value reached)."""
     x, lines = problem.start, []
     for label, op, d in problem.ops[:short_steps]:
@@ -87,7 +83,7 @@ def hurried_pass(problem: Problem, *, short_steps: int = SHORT_STEPS, **_) -> tu
     return lines, x
 
 
-def worked_pass(problem: Problem, **_) -> tuple[list[str], int]:
+def worked_pass(problem: Problem) -> tuple[list[str], int]:
     """Every operation on its own line; returns (lines, final value)."""
     return hurried_pass(problem, short_steps=problem.difficulty)
 
@@ -102,16 +98,12 @@ def merge_groups(n_ops: int, merge_from: int = 1) -> list[tuple[int, ...]]:
     return groups
 
 
-def merged_pass(problem: Problem, *, merge_from: int = 1, p_slip: float = 0.0,
-                rng: random.Random | None = None, **_) -> tuple[list[str], int]:
-    """Operations merged in pairs; a merged line slips with ``p_slip`` (drawn from ``rng``) and the chain goes on
-    from the slipped value. Returns (lines, final value)."""
+def merged_pass(problem: Problem, *, merge_from: int = 1) -> tuple[list[str], int]:
+    """Operations merged in pairs from position ``merge_from`` on (``merge_groups``); returns (lines, final value)."""
     x, lines = problem.start, []
     for group in merge_groups(problem.difficulty, merge_from):
         chunks = tuple(problem.ops[i] for i in group)
         y = apply_all(x, chunks)
-        if len(chunks) > 1 and p_slip and rng is not None and rng.random() < p_slip:
-            y = _wrong_value(rng, y)
         lines.append(merged_line(chunks, x, y) if len(chunks) > 1 else step_line(chunks[0][0], x, *chunks[0][1:], y))
         x = y
     return lines, x

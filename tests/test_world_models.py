@@ -100,3 +100,27 @@ def test_unknown_profile_is_clear():
 
     with pytest.raises(RecipeError, match="unknown profile 'huge'"):
         world_model_path("instruct", "huge")
+
+
+def test_lm_loss_matches_the_model_loss_and_smoothing_flattens_the_tail():
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from longthink.text_world.pretrain import lm_loss
+
+    torch.manual_seed(0)
+    model = Qwen2ForCausalLM(Qwen2Config(vocab_size=11, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=2))
+    ids = torch.randint(0, 11, (2, 6))
+    labels = ids.clone()
+    labels[:, :2] = -100
+    out = model(input_ids=ids, labels=labels)
+    assert torch.allclose(lm_loss(out.logits, labels), out.loss, atol=1e-5)
+    # the smoothed loss is minimised by the smoothed target: the right token log((1-e+e/V)/(e/V)) nats above the rest
+    e, v = 0.1, 11
+    best = torch.full((1, 2, v), 0.0)
+    best[0, 0, 3] = torch.log(torch.tensor((1 - e + e / v) / (e / v)))
+    worse = best.clone()
+    worse[0, 0, 3] += 2.0
+    target = torch.tensor([[-100, 3]])
+    assert lm_loss(best, target, label_smoothing=e) < lm_loss(worse, target, label_smoothing=e)

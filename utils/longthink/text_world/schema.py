@@ -74,6 +74,7 @@ class ModelStage:
     weight_decay: float = 0.01
     run_share: float = 0.5  # batches of run drills (a whole chain worked, from the start or another value)
     run_min_difficulty: int = 1  # run drills draw chains of this many operations or more
+    label_smoothing: float = 0.0  # cross-entropy label smoothing (see longthink.text_world.pretrain.lm_loss)
     short_steps: int = 3  # explicit steps in its short reasoning; longer chains: "..." then the answer
     difficulty_weights: list[float] = field(default_factory=list)  # empty = uniform over 1..max_difficulty
     threads: int = 1  # on a shared 2-core CPU one thread wastes less time in synchronisation

@@ -65,7 +65,7 @@ def test_error_counts_shares_sum_to_one():
              s1_text("a+4:3=7\nb*3:7=1\nc-2:1=9\n...", "2")]
     c = dg.error_counts([Q] * 4, texts)
     assert (c["n"], c["wrong"], c["misread"], c["cut_short"]) == (4, 3, 1, 2)
-    assert c["accuracy"] == 0.25
+    assert c["accuracy"] == 0.25 and c["merged"] == 0.0
     assert sum(c[f"{k}_share"] for k in dg.KINDS) == pytest.approx(1.0)
     m = dg.error_metrics([Q] * 4, texts, prefix="s1/")
     assert m["s1/wrong_cut_short_share"] == pytest.approx(2 / 3) and set(m) >= {f"s1/wrong_{k}_share" for k in dg.KINDS}
@@ -88,6 +88,7 @@ def test_pair_steps_read_both_chunks():
     d = dg.classify(parse_question(Q), wrong)
     assert (d.kind, d.position) == ("value", 3)
     assert dg.read_accuracy([Q], [wrong])[3]["inputs"] == 1.0
+    assert dg.error_counts([Q, Q], [text, "a+4:3=7\nAnswer: 7"])["merged"] == 0.5
 
 
 def test_bad_input_is_a_clear_error():

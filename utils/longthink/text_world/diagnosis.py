@@ -205,9 +205,11 @@ def error_counts(questions: Sequence[str | Problem], texts: Sequence[str],
     wrong = [d for d in diags if not d.correct]
     kinds = Counter(d.kind for d in wrong)
     n_wrong = len(wrong)
+    merged = sum(any(len(step.chunks) > 1 for step in parse_output(t).steps) for t in texts)
     return {
         "n": len(diags),
         "accuracy": (len(diags) - n_wrong) / max(1, len(diags)),
+        "merged": merged / max(1, len(diags)),  # share of outputs with a merged step (two operations a line)
         "wrong": n_wrong,
         **{kind: kinds.get(kind, 0) for kind in KINDS},
         **{f"{kind}_share": kinds.get(kind, 0) / n_wrong if n_wrong else 0.0 for kind in KINDS},
@@ -251,14 +253,15 @@ def input_read_acc_min(read: Mapping[int, dict], *, min_count: int = 20) -> floa
 
 # ------------------------------------------------------------------------------------------------- tables
 def error_table(runs: Mapping[str, tuple[Sequence, Sequence[str], Sequence[bool] | None]]):
-    """One row per run (a Wait x k setting, a system): accuracy, wrong answers and the count of each kind."""
+    """One row per run (a Wait x k setting, a system): accuracy, wrong answers, the count of each kind, and the share
+    of outputs that wrote a merged step (two operations in one line)."""
     import pandas as pd
 
     rows = []
     for name, (questions, texts, correct) in runs.items():
         c = error_counts(questions, texts, correct)
         rows.append({"run": name, "n": c["n"], "accuracy": round(c["accuracy"], 3), "wrong": c["wrong"],
-                     **{kind: c[kind] for kind in KINDS}})
+                     **{kind: c[kind] for kind in KINDS}, "merged": round(c["merged"], 3)})
     return pd.DataFrame(rows).set_index("run")
 
 

@@ -79,8 +79,10 @@ def test_pretraining_batches_are_short_answers_or_whole_runs():
     from longthink.text_world.pretrain import training_pairs
 
     rng = random.Random(0)
-    runs = training_pairs(rng, n=4, difficulty=4, domains=["mix"], kind="run")
-    assert all(q.endswith(".") and " Run:" in q and c.count("\n") == 4 for q, c in runs)
+    runs = training_pairs(rng, n=12, difficulty=4, domains=["mix"], kind="run")
+    assert all(q.endswith(".") and " Run:" in q and c.endswith(f"Answer: {c.split('=')[-1].split(chr(10))[0]}")
+               for q, c in runs)
+    assert {"Wait" in c for _, c in runs} == {True, False}  # both run surfaces: worked, and stepwise with Wait
     short = training_pairs(rng, n=4, difficulty=4, domains=["mix"], kind="short", exclude=frozenset())
     assert all(c.split("\n")[3] == "..." for _, c in short)
     with pytest.raises(ValueError, match="unknown pretraining batch kind 'drill'; known: \\['short', 'run'\\]"):

@@ -143,9 +143,19 @@ def test_garbles_change_something(name):
 
 def test_run_drill_works_the_whole_chain_from_a_value_and_names_no_label():
     p = tasks.parse_question("Mix 3:a+4,b*3,c-2,d+1,e-5.")
-    q, c = teacher.run_drill(p, random.Random(0), x=3)
+    q, c = teacher.run_drill(p, random.Random(0), x=3, surface="worked")
     assert q == "Mix 3:a+4,b*3,c-2,d+1,e-5. Run:3." and c == "a+4:3=7\nb*3:7=1\nc-2:1=9\nd+1:9=0\ne-5:0=5\nAnswer: 5"
-    q, c = teacher.run_drill(p, random.Random(0), x=2)
+    q, c = teacher.run_drill(p, random.Random(0), x=2, surface="worked")
     assert q.endswith("Run:2.") and c.startswith("a+4:2=6\nb*3:6=8\n") and c.endswith("\nAnswer: 2")
     starts = {teacher.run_drill(p, random.Random(seed))[0].rsplit("Run:", 1)[1] for seed in range(60)}
     assert "3." in starts and len(starts) > 5
+
+
+def test_stepwise_run_is_s1s_surface_taken_to_the_end_then_checked():
+    p = tasks.parse_question("Mix 3:a+4,b*3,c-2,d+1,e-5.")
+    q, c = teacher.run_drill(p, random.Random(0), x=3, surface="stepwise")
+    lines = c.split("\n")
+    assert lines[:9] == ["a+4:3=7", "b*3:7=1", "c-2:1=9", "...", "Wait", "d+1:9=0", "...", "Wait", "e-5:0=5"]
+    assert set(lines[9:-1]) <= {"Wait", "e-5:0=5"} and lines[-1] == "Answer: 5"
+    with pytest.raises(ValueError, match="unknown run surface 'merged'"):
+        teacher.run_drill(p, random.Random(0), surface="merged")

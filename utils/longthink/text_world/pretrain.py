@@ -2,8 +2,8 @@
 
 The data is generated on the fly, one kind per batch (``BATCH_KINDS``): chat-format short answers (a hurried pass:
 at most ``short_steps`` ``f+4:3=7`` lines, ``...`` when the chain is longer, then ``Answer:`` and the value reached)
-for questions of every difficulty, and run drills (``Mix 3:f+4,g*3,h-2. Run:5.`` -> the whole chain worked from 5,
-``f+4:5=9`` ...). In chat no base model ever writes more than ``short_steps`` steps or a thinking block: long
+for questions of every difficulty, and run drills (``Mix 3:f+4,g*3,h-2. Run:5.`` -> the whole chain from 5,
+``f+4:5=9`` ..., written in one of the long styles' surfaces: ``teacher.RUN_SURFACES``). In chat no base model ever writes more than ``short_steps`` steps or a thinking block: long
 reasoning in chat arrives only through the papers' own fine-tunes (s1's SFT, ThinkLogit's guider). Run drills are
 what makes reading every chain position saturate in the build's budget (notes/cpu-calibration.md: single-step
 drills alone left the base models 30-50% right after 900 steps; see recipes/world.yaml for the measured mix). Each batch
@@ -70,7 +70,8 @@ def training_pairs(rng: random.Random, *, n: int, difficulty: int, domains: Sequ
         p = make_problem(rng, domain=rng.choice(list(domains)), difficulty=difficulty)
         if p.question in exclude:
             continue
-        pairs.append(run_drill(p, rng) if kind == "run" else (p.question, short_completion(p, short_steps=short_steps)))
+        pairs.append(run_drill(p, rng, short_steps=short_steps) if kind == "run"
+                     else (p.question, short_completion(p, short_steps=short_steps)))
     return pairs
 
 

@@ -2,9 +2,9 @@
 
 A **step** is one line that copies the operation's chunk from the question (label, operator, operand), then the
 running value and the new value: ``f+4:3=7`` reads "apply f (+4) to 3, giving 7". Each token finds its inputs by
-content (the chunk after its label in the question, a value just written); pretrained with run drills, every world
-model reads each step's inputs right at every chain position (1.000 at positions 1-5 for the 64 x 2 guider base
-after 2,500 steps; ``benchmarks/probe_world_base.py``). The papers' effects rest on that saturated skill and on
+content (the chunk after its label in the question, a value just written); pretrained with run drills (whole
+chains written in the long styles' surfaces), every world model reads each step's inputs right at every chain
+position (1.000 at positions 1-5 for all three base models after 2,000 steps; ``benchmarks/probe_world_base.py``). The papers' effects rest on that saturated skill and on
 the *structure* of the traces, never on a half-learned skill (notes/cpu-calibration.md). The styles:
 
 * **short** (what the instruct, target and guider-base models are pretrained on): a *hurried pass*: the first
@@ -27,7 +27,11 @@ Why this shape (figures in recipes/world.yaml and ``benchmarks/probe_world_s1.py
 longest traces of the hard questions, so the curated 1K holds nearly every trace that took a chain up again after
 ``...``; the s1 model then always takes it up once (a 4-operation chain is finished) and, like the teacher most of
 the time (``1 - p_continue``), stops after that one step: on a 5-operation chain it answers the value after 4.
-A forced ``Wait`` (budget forcing) makes it take one more step, which finishes the chain. A model trained on a
+A forced ``Wait`` (budget forcing) makes it take one more step, which finishes the chain. That step, and the
+checks a second or fourth forced ``Wait`` brings, must be read as surely as any other: run drills in s1's surface
+(``stepwise_pass``) teach it in pretraining. Without them the s1 model read the forced fifth step 0.55 of the time
+(``x-4`` for ``x-8``) and its repeated checks drifted (Wait x 0 / 1 / 2 / 4: 0.595 / 0.55 / 0.39 / 0.145 on the dev
+split), although it read steps 1-4 right every time. A model trained on a
 random 1K (mostly traces that never took the chain up again, ``1 - p_rethink``) answers after its hurried pass.
 Cutting the thinking short (a small budget) stops the chain earlier still. Before this design (main 971527f)
 every step was written out and a re-check copied the step above: it fixed nothing, because the tiny models'
@@ -125,22 +129,54 @@ def short_completion(problem: Problem, *, short_steps: int = SHORT_STEPS) -> str
 RUN_DRILL = "Run"
 
 
-def run_drill(problem: Problem, rng: random.Random, *, x: int | None = None) -> tuple[str, str]:
+def run_drill(problem: Problem, rng: random.Random, *, x: int | None = None, surface: str | None = None,
+              short_steps: int = SHORT_STEPS) -> tuple[str, str]:
     """The whole chain worked, from the question's start or from another value (``Q Run:5.`` -> ``f+4:5=9`` ...).
 
-    This is how every world model learns to read every chain position to saturation; in chat the base models
-    still answer in the short style, and long reasoning in chat is what the papers add. The prompt names no label:
-    a drill that named its step's label (``Q Apply h to 6.``, ``Q Run:h=6.``) put a second copy of that label
-    after the question, and the models copied what followed the wrong copy (probe_world_base.py: a run named
-    by its first label read positions 1-3 at 0.84-0.89 and position 5 at 0.98; step drills 0.1-0.2 at 2-5).
+    This is how every world model learns to read every chain position to saturation, in each surface the long
+    styles use (``RUN_SURFACES``, drawn uniformly unless ``surface`` is given); in chat the base models still answer
+    in the short style, and long reasoning in chat is what the papers add. The prompt names no label: a drill that
+    named its step's label (``Q Apply h to 6.``, ``Q Run:h=6.``) put a second copy of that label after the question,
+    and the models copied what followed the wrong copy (probe_world_base.py: a run named by its first label read
+    positions 1-3 at 0.84-0.89 and position 5 at 0.98; step drills 0.1-0.2 at positions 2-5).
     """
     if x is None:
         x = problem.start if rng.random() < 0.5 else rng.randrange(MODULUS)
-    lines, _ = worked_pass(Problem(problem.domain, x, problem.ops))
-    value = x
-    for _, op, d in problem.ops:
-        value = APPLY[op](value, d)
+    name = surface or rng.choice(sorted(RUN_SURFACES))
+    if name not in RUN_SURFACES:
+        raise ValueError(f"unknown run surface {name!r}; known: {sorted(RUN_SURFACES)}")
+    shifted = Problem(problem.domain, x, problem.ops, run_values(x, problem.ops))
+    lines, value = RUN_SURFACES[name](shifted, rng, short_steps)
     return f"{problem.question} {RUN_DRILL}:{x}.", "\n".join(lines) + f"\nAnswer: {value}"
+
+
+def run_values(x: int, ops) -> tuple[int, ...]:
+    values = []
+    for _, op, d in ops:
+        x = APPLY[op](x, d)
+        values.append(x)
+    return tuple(values)
+
+
+def stepwise_pass(problem: Problem, rng: random.Random, *, short_steps: int = SHORT_STEPS,
+                  max_verify: int = 4) -> tuple[list[str], int]:
+    """s1's teacher's surface, always to the end: a hurried pass, then ``Wait`` and one step (``...`` while more
+    remain) until the chain is finished, then ``Wait`` and its last step again 0 to ``max_verify`` times."""
+    settings = TeacherSettings(short_steps=short_steps, p_rethink=1.0, p_continue=1.0, p_verify=0.0)
+    trace = long_trace(problem, rng, settings)
+    lines = trace["thinking"].split("\n")
+    label, op, d = problem.ops[-1]
+    before = problem.values[-2] if problem.difficulty > 1 else problem.start
+    for _ in range(rng.randint(0, max_verify)):
+        lines += [WAIT, step_line(label, before, op, d, problem.values[-1])]
+    return lines, problem.values[-1]
+
+
+# How a run drill is written: the long styles' surfaces (a merged line is never drilled: it stays a leap)
+RUN_SURFACES: dict[str, Callable[[Problem, random.Random, int], tuple[list[str], int]]] = {
+    "worked": lambda problem, rng, short_steps: worked_pass(problem),
+    "stepwise": lambda problem, rng, short_steps: stepwise_pass(problem, rng, short_steps=short_steps),
+}
 
 
 # ------------------------------------------------------------------------------------------------ long traces

@@ -5,8 +5,9 @@ visual tokens follows the input resolution, which TACO's test-time resolution sc
 ``Qwen2VLImageOnlyProcessor``: stock ``Qwen2VLProcessor`` insists on a video processor, which needs torchvision;
 this subclass drops it (notes/trl-transformers.md §4), so TRL's SFT, DPO and GRPO trainers accept it as a
 ``processing_class`` on a torchvision-free CPU install. The tokenizer is the world tokenizer (``build_tokenizer``)
-trained on the visual world's texts; its ChatML template renders ``{"type": "image"}`` parts as
-``<|vision_start|><|image_pad|><|vision_end|>``.
+trained on the visual world's texts, with every cell label, code, attribute word, number and walk word added whole
+(``look.world_words``), so a reply's words are one token each; its ChatML template renders ``{"type": "image"}``
+parts as ``<|vision_start|><|image_pad|><|vision_end|>``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Qwen2VLImageOnlyProcessor(Qwen2VLProcessor):
 @dataclasses.dataclass(frozen=True)
 class VLMArch:
     """The tiny model's shape (defaults: the calibration notes' 1.4M-parameter model; the tiny profile's base VLM is
-    smaller, see recipes/world_vision.yaml)."""
+    set in recipes/world_vision.yaml)."""
 
     hidden_size: int = 128
     num_hidden_layers: int = 3
@@ -65,25 +66,32 @@ class VLMArch:
                              "must give a head size divisible by 4 (2D rotary positions)")
 
 
-def tokenizer_corpus(*, seed: int = 0, n: int = 600) -> list[str]:
-    """Texts of the visual world (questions, answers, descriptions, chains) to train the BPE on."""
+def tokenizer_corpus(*, seed: int = 0, n: int = 600, grid: int = 4) -> list[str]:
+    """Texts of the visual world to train the BPE on: questions, gold replies (both reasoning styles) and
+    Insight-V-format teacher chains with mistakes."""
     from longthink.vision_world.chains import ChainTeacher, format_thoughts
-    from longthink.vision_world.scenes import Scene, describe, generate_examples
+    from longthink.vision_world.replies import describe_reply, reply
+    from longthink.vision_world.scenes import Scene, generate_examples
 
-    examples = generate_examples(n, seed=seed)
+    examples = generate_examples(n, seed=seed, grid=grid)
     teacher = ChainTeacher(error_rate=0.3, seed=seed)
     texts = []
     for ex in examples:
-        texts += [ex["question"], ex["answer"], describe(Scene.from_dict(ex["scene"]))]
-        texts.append(format_thoughts(teacher.chain(ex)))
+        texts += [ex["question"], ex["answer"], describe_reply(Scene.from_dict(ex["scene"]))]
+        texts += [reply(ex, style="long"), reply(ex, style="short"), format_thoughts(teacher.chain(ex))]
     return texts
 
 
-def build_vision_tokenizer(*, vocab_size: int = 512, seed: int = 0, corpus_size: int = 600):
-    """The world tokenizer trained on the visual world's texts (same specials and template as the text world)."""
+def build_vision_tokenizer(*, vocab_size: int = 512, seed: int = 0, corpus_size: int = 600, grid: int = 4,
+                           max_number: int = 112):
+    """The world tokenizer trained on the visual world's texts (same specials and template as the text world),
+    with every cell label, code, attribute word, number ``0..max_number`` and walk word added whole
+    (``look.world_words``): each is one token wherever it stands after a space."""
     from longthink.tokenizer import build_tokenizer
+    from longthink.vision_world.look import world_words
 
-    return build_tokenizer(tokenizer_corpus(seed=seed, n=corpus_size), vocab_size=vocab_size)
+    return build_tokenizer(tokenizer_corpus(seed=seed, n=corpus_size, grid=grid), vocab_size=vocab_size,
+                           extra_tokens=world_words(grid, max_number))
 
 
 def build_processor(tokenizer, *, min_pixels: int = 28 * 28, max_pixels: int = 448 * 448):
@@ -219,19 +227,13 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     return json.loads(f.read_text()) if f.is_file() else {}
 
 
-def user_message(question: str, *, question_first: bool = False) -> list[dict[str, Any]]:
-    """A one-image user turn in the conversational format TRL uses: the image, then the question (TRL's own order
-    for a string prompt), or with ``question_first`` the question, then the image.
-
-    The order matters to a tiny causal model: with the question first every visual token can attend to the
-    question's words and mark itself as the one asked about (``ReferentProbe`` in ``vlm_pretrain``); image first,
-    the answer has to match the question's words against all visual tokens in one hop. A base VLM records the
-    order it was pretrained in (``question_first`` in ``world_vision.json``); prompts for it, TRL rows included,
-    should use that order: TRL fills the ``{"type": "image"}`` placeholder with the row's image and keeps the order.
-    """
-    text = {"type": "text", "text": question}
-    content = [text, {"type": "image"}] if question_first else [{"type": "image"}, text]
-    return [{"role": "user", "content": content}]
+def user_message(question: str, *, image: bool = True) -> list[dict[str, Any]]:
+    """A user turn in the conversational format TRL uses: the image, then the question (TRL's own order for a
+    string prompt; TRL fills the ``{"type": "image"}`` placeholder with the row's image). ``image=False``: text
+    only (the pretraining curriculum's lookup batches, where the look is given as text)."""
+    if not image:
+        return [{"role": "user", "content": question}]
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
 
 
 def num_parameters(model) -> int:

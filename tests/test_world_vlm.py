@@ -235,6 +235,7 @@ def test_training_batches_follow_the_curriculum_and_label_only_replies():
     import random
 
     from longthink.vision_world.pretrain import encode_batch, length_groups, phase_of, sample_batch
+    from longthink.vision_world.replies import given_look
     from longthink.vision_world.schema import VisionWorldStage
 
     settings = VisionWorldStage(**{**TINY_STAGE, "batch_size": 16, "text_warmup_steps": 2, "describe_warmup_steps": 3,
@@ -248,13 +249,16 @@ def test_training_batches_follow_the_curriculum_and_label_only_replies():
     processor = build_processor(tok)
     groups = length_groups(main, 2)
     assert sorted(map(id, sum(groups, []))) == sorted(map(id, main)) and len(groups) == 2
-    batch = encode_batch(processor, groups[1], mark_weight=3.0)
-    for row, labels, weights in zip(batch["input_ids"], batch["labels"], batch["weights"]):
-        kept = labels[labels != -100].tolist()
-        text = tok.decode(kept)
-        assert text.endswith("<|im_end|>") and ("<think>" in text or text.startswith("The scene:"))
-        marks = torch.isin(labels, torch.tensor(tok.convert_tokens_to_ids([" yes", " no"])))
-        assert torch.all(weights[marks] == 3.0) and torch.all(weights[~marks] == 1.0)
+    for group in groups:
+        batch = encode_batch(processor, group, mark_weight=3.0)
+        for ex, labels, weights in zip(group, batch["labels"], batch["weights"]):
+            text = tok.decode(labels[labels != -100].tolist())
+            if ex["text_only"]:  # the look is given: the loss is on the reasoning over it
+                assert text == ex["reply"].split(given_look(ex), 1)[1] + "<|im_end|>"
+            else:
+                assert text == ex["reply"] + "<|im_end|>"
+            marks = torch.isin(labels, torch.tensor(tok.convert_tokens_to_ids([" yes", " no"])))
+            assert torch.all(weights[marks] == 3.0) and torch.all(weights[~marks] == 1.0)
     n_images = sum(not ex["text_only"] for ex in groups[1])
     assert int((batch["input_ids"] == processor.image_token_id).sum()) == 16 * n_images
 

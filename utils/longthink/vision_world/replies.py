@@ -11,8 +11,8 @@ with the look alone (``The scene: a1 lrc ...``).
 
 Which reasoning the base VLM is trained on (``BASE_STYLE``): the whole walk for single-step, position and
 grounding questions, the short form for several-step ones (``reasoning.reason(style="short")``). A text-only
-example gives the look as text in the user turn (``The scene: a1 lrc ... What colour is ...?``) with the same
-reply: the pretraining curriculum's lookup batches.
+example (the pretraining curriculum's lookup batches) has no image: the question alone, and the same reply whose
+look (``given_look``) is given rather than learned, so the loss falls on the reasoning over it.
 """
 
 from __future__ import annotations
@@ -47,12 +47,16 @@ def reply(example: dict[str, Any], *, style: str | None = None, short_lines: int
     return format_reply(" ".join(s.content for s in steps), answer)
 
 
-def question_text(example: dict[str, Any], *, text_only: bool = False) -> str:
-    """The user turn's text; ``text_only`` puts the look in front of the question (no image)."""
-    question = DESCRIBE_QUESTION if example["kind"] == DESCRIBE else example["question"]
-    if text_only:
-        return f"{describe_reply(Scene.from_dict(example['scene']))} {question}"
-    return question
+def question_text(example: dict[str, Any]) -> str:
+    """The user turn's text."""
+    return DESCRIBE_QUESTION if example["kind"] == DESCRIBE else example["question"]
+
+
+def given_look(example: dict[str, Any]) -> str:
+    """The start of a question's reply that a text-only example gives instead of an image: ``<think>`` + the look."""
+    if example["kind"] == DESCRIBE:
+        raise ValueError("a describe example has no text-only form: its reply is the look")
+    return f"<think> {description(Scene.from_dict(example['scene']))}"
 
 
 _ANSWER_RE = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S)

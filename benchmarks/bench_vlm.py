@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"{rescaled:.3f} | {report['describe_by_resolution'][res]:.3f}{tag}")
     print("\nwhere wrong replies first leave the gold reply (counts):")
     print(report["errors_table"])
+    print("\nwalk steps that follow from the model's own words:", json.dumps(report["walk"]))
     print("\nmetrics:", json.dumps(m, indent=1))
     if args.json:
         with open(args.json, "w") as fh:

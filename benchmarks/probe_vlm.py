@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps(report["metrics"], indent=1))
     print(json.dumps(report["by_kind"], indent=1))
     print(report["errors_table"])
+    print(json.dumps(report["walk"]))
     (out / "probe.json").write_text(json.dumps(report, indent=1, default=str))
     return report
 

@@ -104,3 +104,22 @@ def test_bad_style_and_error_name_the_value():
         reason(EXAMPLES[0], style="medium")
     with pytest.raises(ValueError, match="typo"):
         reason(EXAMPLES[0], error="typo")
+
+
+def test_full_walks_visit_every_cell_and_conclude_at_the_first_yes():
+    from longthink.vision_world.chains import ChainTeacher
+
+    teacher = ChainTeacher(error_rate=0.0, seed=0, stop_at_first_yes=False)
+    for ex in [e for e in EXAMPLES if e["kind"] in ("where", "colour_of", "ground")][:30]:
+        text = reply(ex, stop_at_first_yes=False)
+        walk = think_of(text).split(" find ")[1].split(" . so ")[0]
+        assert walk.count(" -> ") == len(ex["scene"]["objects"])
+        assert answers_match(answer_of(text), ex["answer"], kind=ex["kind"])
+        chain = teacher.chain(ex)
+        assert " ".join(s["content"] for s in chain.steps[:-1]) == think_of(text)
+    for kind in ("selection", "location"):  # mistakes stay real mistakes on full walks
+        wrong = 0
+        for ex in [e for e in EXAMPLES if e["kind"] == "where"]:
+            _, answer, _ = reason(ex, error=kind, rng=random.Random(1), stop_at_first_yes=False)
+            wrong += answer != ex["answer"]
+        assert wrong >= 25, kind

@@ -308,3 +308,20 @@ def test_recipe_loads(profile):
 
     settings, seed = load_settings(profile)
     assert settings.train_resolution % 28 == 0 and isinstance(seed, int)
+
+
+def test_walk_diagnostics_check_each_step_against_the_models_own_words():
+    from longthink.vision_world.evaluate import walk_diagnostics
+
+    exs = generate_examples(30, seed=4, kinds=["where", "colour_of", "count_cond"])
+    assert set(walk_diagnostics([reply(e, style="long") for e in exs]).values()) == {1.0}
+    where = next(e for e in exs if e["kind"] == "where")
+    good = reply(where)
+    line = next(t for t in good.split(" find ")[1].split(" -> ")[0:1])  # "<query> : <label> <code> <words> : ..."
+    code = line.split(" : ")[1].split()[1]
+    true_shape = line.split(" : ")[1].split()[4]
+    wrong_shape = next(s for s in ("circle", "square", "triangle") if s != true_shape)
+    slipped = good.replace(f"{code} " + " ".join(line.split(" : ")[1].split()[2:5]),
+                           f"{code} " + " ".join(line.split(" : ")[1].split()[2:4] + [wrong_shape]), 1)
+    diag = walk_diagnostics([slipped])
+    assert diag["expand_shape"] < 1.0 and diag["expand_size"] == 1.0

@@ -75,13 +75,15 @@ class ChainTeacher:
     deterministic in ``(seed, example id, k)``, so ``chains(example, n)`` gives Insight-V's N runs per question.
     """
 
-    def __init__(self, *, error_rate: float = 0.0, seed: int = 0, error_kinds: Sequence[str] = ERROR_KINDS):
+    def __init__(self, *, error_rate: float = 0.0, seed: int = 0, error_kinds: Sequence[str] = ERROR_KINDS,
+                 stop_at_first_yes: bool = True):
         if isinstance(error_rate, bool) or not isinstance(error_rate, (int, float)) or not 0.0 <= error_rate <= 1.0:
             raise ValueError(f"error_rate must be a number in [0, 1], got {error_rate!r}")
         unknown = [k for k in error_kinds if k not in ERROR_KINDS]
         if unknown or not error_kinds:
             raise ValueError(f"unknown error kind(s) {unknown or list(error_kinds)!r}; known: {list(ERROR_KINDS)}")
         self.error_rate, self.seed, self.error_kinds = float(error_rate), seed, tuple(error_kinds)
+        self.stop_at_first_yes = stop_at_first_yes  # as the base VLM's walks (its world_vision.json reply_options)
 
     def chains(self, example: dict[str, Any], n: int) -> list[Chain]:
         return [self.chain(example, sample=k) for k in range(n)]
@@ -96,7 +98,8 @@ class ChainTeacher:
             raise ValueError(f"example {example['id']!r}: no chain writer for plan op {op!r}")
         kinds = [k for k in OP_ERRORS[op] if k in self.error_kinds]
         error = rng.choice(kinds) if kinds and rng.random() < self.error_rate else None
-        written, answer, error_step = reason(example, error=error, rng=rng, style="long")
+        written, answer, error_step = reason(example, error=error, rng=rng, style="long",
+                                             stop_at_first_yes=self.stop_at_first_yes)
         steps = [step(s.title, s.content) for s in written]
         steps.append(step("Final answer", answer, FINAL))
         err = {"kind": error, "step": error_step} if error and error_step is not None else None

@@ -62,7 +62,7 @@ def eval_examples(settings: VisionWorldStage, *, seed: int, kinds: Sequence[str]
         for ex in exs:
             if kind == DESCRIBE:
                 ex["kind"] = DESCRIBE
-            ex["reply"] = reply(ex, short_lines=settings.short_lines)
+            ex["reply"] = reply(ex, **settings.reply_options)
         out += exs
     return out
 
@@ -147,13 +147,13 @@ def score(example: dict[str, Any], prediction: str, *, input_side: int | None = 
 _SEGMENTS = {"Look at the scene": "look", "Conclude": "conclusion", "Compute the box": "box"}
 
 
-def first_error(example: dict[str, Any], prediction: str, *, right: bool, short_lines: int = 2) -> str:
+def first_error(example: dict[str, Any], prediction: str, *, right: bool, **reply_options: Any) -> str:
     """Where a reply first leaves the gold reply (``ERROR_CATEGORIES``); ``right`` replies are ``right``."""
     if right:
         return "right"
     if answer_of(prediction) is None:
         return "no answer"
-    steps, _, _ = reason(example, style=BASE_STYLE[example["kind"]], short_lines=short_lines)
+    steps, _, _ = reason(example, style=BASE_STYLE[example["kind"]], **reply_options)
     gold, got = [], think_of(prediction).split()
     for s in steps:
         name = _SEGMENTS.get(s.title, "walk" if s.title.startswith("Find") else "reasoning")
@@ -165,12 +165,12 @@ def first_error(example: dict[str, Any], prediction: str, *, right: bool, short_
 
 
 def error_table(examples: Sequence[dict], predictions: Sequence[str], scores: Sequence[float],
-                *, short_lines: int = 2) -> dict[str, dict[str, int]]:
+                **reply_options: Any) -> dict[str, dict[str, int]]:
     """``{kind: {category: count}}`` over question examples."""
     table: dict[str, dict[str, int]] = {}
     for ex, pred, s in zip(examples, predictions, scores):
         row = table.setdefault(ex["kind"], {c: 0 for c in ERROR_CATEGORIES})
-        row[first_error(ex, pred, right=s > 0.5, short_lines=short_lines)] += 1
+        row[first_error(ex, pred, right=s > 0.5, **reply_options)] += 1
     return table
 
 
@@ -193,7 +193,7 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
 
     Returns ``metrics`` (flat ``world/...`` numbers), ``by_kind`` (train resolution), ``by_resolution`` and
     ``rescaled_by_resolution`` (accuracy over ``RESOLUTION_KINDS``), ``describe_by_resolution`` (per cell),
-    ``errors`` (``error_table``) and ``errors_table`` (as text), ``samples`` (a few replies per kind beside the
+    ``errors`` (``error_table``) and ``errors_table`` (as text), ``walk`` (``walk_diagnostics``), ``samples`` (a few replies per kind beside the
     gold) and ``build`` (what the build recorded).
     """
     from longthink.training import torch_threads
@@ -222,7 +222,8 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
         exs, preds, scores = run(examples, train_res)
         by_kind = {k: _mean([s for e, s in zip(exs, scores) if e["kind"] == k]) for k in kinds}
         questions = [(e, p, s) for e, p, s in zip(exs, preds, scores) if e["kind"] != DESCRIBE]
-        errors = error_table(*zip(*questions), short_lines=settings.short_lines)
+        errors = error_table(*zip(*questions), **settings.reply_options)
+        walk = walk_diagnostics([p for _, p, _ in questions])
         samples = {k: [{"question": e["question"] if k != DESCRIBE else "Describe the scene.", "gold": e["reply"],
                         "reply": p, "right": s, "scene": e["scene"]}
                        for e, p, s in [q for q in zip(exs, preds, scores) if q[0]["kind"] == k][:n_samples]]
@@ -259,7 +260,7 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
     if "build_seconds" in build:
         metrics["world/vlm_build_seconds"] = build["build_seconds"]
     return {"metrics": metrics, "by_kind": by_kind, "by_resolution": by_res, "rescaled_by_resolution": rescaled_by_res,
-            "describe_by_resolution": describe_by_res, "errors": errors, "errors_table": format_table(errors),
+            "describe_by_resolution": describe_by_res, "errors": errors, "errors_table": format_table(errors), "walk": walk,
             "samples": samples, "build": build, "shifted_resolution": first, "split": split, "n_per_kind": n}
 
 
@@ -281,3 +282,39 @@ def vision_metrics(profile: str = "tiny", *, overrides: Mapping[str, Any] | None
     report["path"] = str(path)
     report["settings"] = settings
     return report
+
+
+def walk_diagnostics(predictions: Sequence[str]) -> dict[str, float]:
+    """How well the walks in ``predictions`` follow from the model's own words, step by step: each line's code
+    expanded right, per attribute (``expand_size`` …), each mark right for the cell's own word just before it
+    (``mark_size`` …), the combined mark the AND of its marks, and a referent's walk stopping at its first ``yes``."""
+    import re
+
+    from longthink.vision_world.look import ATTRIBUTE_WORDS, ATTRIBUTES, CODES
+
+    line_re = re.compile(r"([a-h][1-8]) (\S+) (\S+) (\S+) (\S+) : ((?:\S+ (?:yes|no) )+)-> (yes|no)")
+    counts: dict[str, list[int]] = {}
+
+    def add(name: str, ok: bool) -> None:
+        counts.setdefault(name, [0, 0])
+        counts[name][0] += ok
+        counts[name][1] += 1
+
+    for pred in predictions:
+        for walk in think_of(pred).split(" find ")[1:]:
+            lines = line_re.findall(walk.split(" . ")[0] + " ")
+            for _label, code, *words, marks, combined in lines:
+                for attr, word, true_word in zip(ATTRIBUTES, words, CODES.get(code, ())):
+                    add(f"expand_{attr}", word == true_word)
+                pairs = marks.split()
+                flags = []
+                for query_word, mark in zip(pairs[0::2], pairs[1::2]):
+                    attr = next((a for a, ws in ATTRIBUTE_WORDS.items() if query_word in ws), None)
+                    if attr is not None:
+                        add(f"mark_{attr}", (mark == "yes") == (words[ATTRIBUTES.index(attr)] == query_word))
+                    flags.append(mark == "yes")
+                add("combined_is_and", (combined == "yes") == all(flags))
+            if lines and re.search(r" \. so [a-h][1-8] ", walk + " "):
+                yes_at = [i for i, line in enumerate(lines) if line[-1] == "yes"]
+                add("stops_at_first_yes", bool(yes_at) and yes_at[0] == len(lines) - 1)
+    return {k: round(ok / n, 3) for k, (ok, n) in sorted(counts.items())}

@@ -106,7 +106,7 @@ def draw_example(rng: random.Random, kind: str, settings: VisionWorldStage, *, t
     if kind == DESCRIBE:
         ex["kind"] = DESCRIBE
     ex["text_only"] = text_only
-    ex["reply"] = reply(ex, short_lines=settings.short_lines)
+    ex["reply"] = reply(ex, **settings.reply_options)
     return ex
 
 
@@ -265,8 +265,10 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
             if step % 50 == 49:
                 bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.3f}")
             if step % 100 == 99 or step == settings.max_steps - 1:
+                recent = {k: v[-30:] for k, v in sorted(kind_losses.items())}
                 log.append({"step": step + 1, "seconds": round(time.perf_counter() - train_started, 1),
-                            "phase": phase_of(step, settings), "loss": round(sum(losses[-100:]) / len(losses[-100:]), 4)})
+                            "phase": phase_of(step, settings), "loss": round(sum(losses[-100:]) / len(losses[-100:]), 4),
+                            "by_kind": {k: round(sum(v) / len(v), 3) for k, v in recent.items()}})
                 if progress:
                     print(log[-1], flush=True)
         train_seconds = time.perf_counter() - train_started
@@ -277,6 +279,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
             "shifted_resolutions": list(settings.shifted_resolutions),
             "train_max_pixels": settings.train_resolution ** 2,
             "format_version": FORMAT_VERSION,
+            "reply_options": settings.reply_options,
             "seed": seed,
         }
         write_vlm(model, processor, out_dir, meta=meta)

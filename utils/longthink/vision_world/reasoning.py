@@ -103,12 +103,13 @@ class Reasoner:
     """Writes the steps for one example over the scene it *believes* (a perception error changes the belief)."""
 
     def __init__(self, scene: Scene, plan: dict[str, Any], *, resolution: int, rng: random.Random | None = None,
-                 error: str | None = None):
+                 error: str | None = None, stop_at_first_yes: bool = True):
         if error is not None and error not in ERROR_KINDS:
             raise ValueError(f"unknown error kind {error!r}; known: {list(ERROR_KINDS)}")
         self.scene, self.plan, self.resolution = scene, plan, resolution
         self.rng = rng or random.Random(0)
         self.error = error
+        self.stop_at_first_yes = stop_at_first_yes
         self.error_step: int | None = None
         self.steps: list[Step] = []
 
@@ -142,7 +143,8 @@ class Reasoner:
         self.add("Look at the scene", description(self.scene))
 
     def find(self, query: dict[str, str], *, first_only: bool, target: SceneObject | None = None) -> list[SceneObject]:
-        """The walk; ``first_only`` stops at the first ``yes`` (one referent). Returns the cells marked yes."""
+        """The walk; for one referent (``first_only``) it stops at the first ``yes`` if ``stop_at_first_yes``.
+        Returns the cells marked yes."""
         objects = list(self.scene.objects)
         flips: dict[int, str] = {}
         if self.error == "selection" and self.error_step is None:
@@ -155,7 +157,7 @@ class Reasoner:
             lines.append(text)
             if hit:
                 hits.append(obj)
-                if first_only:
+                if first_only and self.stop_at_first_yes:
                     break
         words = query_words(query)
         self.add(f"Find the {cond_text(query)}", f"find {words} : " + " ".join(lines) + " .", lines)
@@ -348,18 +350,20 @@ WRITERS = {
 
 
 def reason(example: dict[str, Any], *, error: str | None = None, rng: random.Random | None = None,
-           style: str = "long", short_lines: int = 2) -> tuple[list[Step], str, int | None]:
+           style: str = "long", short_lines: int = 2, stop_at_first_yes: bool = True) -> tuple[list[Step], str, int | None]:
     """``(steps, answer, error_step)`` for an example of ``scenes.generate_examples``.
 
     ``style="short"`` keeps the look and the first walk's first ``short_lines`` lines, then ``... so <answer>``
     (the answer the full chain reaches); referent and position questions have no short form (their walk is short).
+    ``stop_at_first_yes=False`` walks every occupied cell for a referent too (the conclusion takes the first ``yes``).
     """
     if style not in STYLES:
         raise ValueError(f"unknown reasoning style {style!r}; known: {list(STYLES)}")
     plan = example["plan"]
     if plan["op"] not in WRITERS:
         raise ValueError(f"example {example.get('id', '?')!r}: no reasoning writer for plan op {plan['op']!r}")
-    r = Reasoner(Scene.from_dict(example["scene"]), plan, resolution=example["resolution"], rng=rng, error=error)
+    r = Reasoner(Scene.from_dict(example["scene"]), plan, resolution=example["resolution"], rng=rng, error=error,
+                 stop_at_first_yes=stop_at_first_yes)
     answer = WRITERS[plan["op"]](r)
     steps = r.steps
     if style == "short" and plan["op"] in SEVERAL_STEP_OPS:

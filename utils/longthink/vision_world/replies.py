@@ -39,11 +39,14 @@ def format_reply(think: str, answer: str) -> str:
     return f"<think> {think} </think><answer> {answer} </answer>"
 
 
-def reply(example: dict[str, Any], *, style: str | None = None, short_lines: int = 2) -> str:
-    """The gold reply to a question example (``style``: ``long`` or ``short``; default the base VLM's)."""
+def reply(example: dict[str, Any], *, style: str | None = None, short_lines: int = 2,
+          stop_at_first_yes: bool = True) -> str:
+    """The gold reply to a question example (``style``: ``long`` or ``short``; default the base VLM's; the other
+    options as ``reasoning.reason``)."""
     if example["kind"] == DESCRIBE:
         return describe_reply(Scene.from_dict(example["scene"]))
-    steps, answer, _ = reason(example, style=style or BASE_STYLE[example["kind"]], short_lines=short_lines)
+    steps, answer, _ = reason(example, style=style or BASE_STYLE[example["kind"]], short_lines=short_lines,
+                              stop_at_first_yes=stop_at_first_yes)
     return format_reply(" ".join(s.content for s in steps), answer)
 
 

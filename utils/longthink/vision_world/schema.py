@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 try:
     from longthink.config import stage_schema
@@ -79,6 +80,7 @@ class VisionWorldStage:
     text_task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TEXT_TASK_WEIGHTS))
     mark_weight: float = 2.0  # loss weight of the walk's yes/no tokens
     short_lines: int = 2  # walk lines a several-step question's short reasoning writes before it jumps
+    stop_at_first_yes: bool = True  # a referent's walk stops at its first yes (False: every occupied cell)
     num_threads: int = 1
     # evaluation
     eval_per_kind: int = 100
@@ -119,6 +121,11 @@ class VisionWorldStage:
         if not 1 <= self.min_objects <= self.max_objects <= self.grid ** 2:
             raise ValueError(f"world.vlm: need 1 <= min_objects <= max_objects <= grid^2, got "
                              f"{self.min_objects}..{self.max_objects} on a {self.grid}x{self.grid} grid")
+
+    @property
+    def reply_options(self) -> dict[str, Any]:
+        """How replies are written (``replies.reply`` / ``reasoning.reason`` keywords); stored with the model."""
+        return {"short_lines": self.short_lines, "stop_at_first_yes": self.stop_at_first_yes}
 
     @property
     def max_number(self) -> int:

@@ -174,7 +174,8 @@ def test_bad_processor_bounds_and_missing_folder(tmp_path):
 TINY_STAGE = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
                   intermediate_size=64, vision_depth=1, vision_embed_dim=32, vision_num_heads=2, vocab_size=320,
                   tokenizer_corpus_size=40, max_steps=3, batch_size=4, length_groups=2, warmup_steps=1,
-                  describe_warmup_steps=1, text_warmup_steps=1, eval_per_kind=2, eval_batch_size=8)
+                  describe_warmup_steps=1, text_warmup_steps=1, vision_steps=2, vision_batch_size=4, eval_per_kind=2,
+                  eval_batch_size=8)
 
 
 def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
@@ -325,3 +326,34 @@ def test_walk_diagnostics_check_each_step_against_the_models_own_words():
                            f"{code} " + " ".join(line.split(" : ")[1].split()[2:4] + [wrong_shape]), 1)
     diag = walk_diagnostics([slipped])
     assert diag["expand_shape"] < 1.0 and diag["expand_size"] == 1.0
+
+
+def test_vision_tower_pretraining_learns_cell_targets_and_leaves_a_plain_model(tmp_path):
+    """The ViT stand-in: per-cell targets in reading order, a loss that falls, no extra weights saved."""
+    import random
+
+    from longthink.vision_world.scenes import make_scene
+    from longthink.vision_world.vision_encoder import cell_targets, pretrain_vision_tower
+
+    scene = make_scene(random.Random(2))
+    targets = cell_targets(scene)
+    assert targets.shape == (16, 5)
+    for obj in scene.objects:
+        row = targets[obj.row * 4 + obj.col].tolist()
+        assert row[3:] == [obj.row, obj.col] and all(v > 0 for v in row[:3])
+    assert int((targets[:, 0] == 0).sum()) == 16 - len(scene.objects)
+    tok = build_vision_tokenizer(vocab_size=320, corpus_size=10)
+    processor = build_processor(tok)
+    model = build_vlm(tok, ARCH, seed=0)
+    before = {k: v.clone() for k, v in model.model.visual.state_dict().items()}
+    first = pretrain_vision_tower(model, processor, grid=4, resolution=112, min_objects=3, max_objects=8, steps=1,
+                                  batch_size=8, learning_rate=3e-3, seed=0)
+    later = pretrain_vision_tower(model, processor, grid=4, resolution=112, min_objects=3, max_objects=8, steps=30,
+                                  batch_size=8, learning_rate=3e-3, seed=1)
+    assert later["vision_final_loss"] < first["vision_final_loss"]
+    assert any(not torch.equal(before[k], v) for k, v in model.model.visual.state_dict().items())
+    save_vlm(model, processor, tmp_path / "m")
+    assert set(load_vlm(tmp_path / "m")[0].state_dict()) == set(model.state_dict())
+    with pytest.raises(ValueError, match="one visual token per cell"):
+        pretrain_vision_tower(model, processor, grid=4, resolution=168, min_objects=3, max_objects=8, steps=1,
+                              batch_size=2, learning_rate=1e-3, seed=0)

@@ -287,7 +287,8 @@ def vision_metrics(profile: str = "tiny", *, overrides: Mapping[str, Any] | None
 def walk_diagnostics(predictions: Sequence[str]) -> dict[str, float]:
     """How well the walks in ``predictions`` follow from the model's own words, step by step: each line's code
     expanded right, per attribute (``expand_size`` …), each mark right for the cell's own word just before it
-    (``mark_size`` …), the combined mark the AND of its marks, and a referent's walk stopping at its first ``yes``."""
+    (``mark_size`` …), the combined mark the AND of its marks, the conclusion naming the first line marked ``yes``
+    and expanding its own code right."""
     import re
 
     from longthink.vision_world.look import ATTRIBUTE_WORDS, ATTRIBUTES, CODES
@@ -314,7 +315,10 @@ def walk_diagnostics(predictions: Sequence[str]) -> dict[str, float]:
                         add(f"mark_{attr}", (mark == "yes") == (words[ATTRIBUTES.index(attr)] == query_word))
                     flags.append(mark == "yes")
                 add("combined_is_and", (combined == "yes") == all(flags))
-            if lines and re.search(r" \. so [a-h][1-8] ", walk + " "):
-                yes_at = [i for i, line in enumerate(lines) if line[-1] == "yes"]
-                add("stops_at_first_yes", bool(yes_at) and yes_at[0] == len(lines) - 1)
+            concluded = re.search(r" \. so ([a-h][1-8]) (\S+) (\S+) (\S+) (\S+)", walk + " ")
+            if lines and concluded:
+                first_yes = next((line for line in lines if line[-1] == "yes"), None)
+                add("concludes_first_yes", first_yes is not None and concluded.group(1) == first_yes[0])
+                said = CODES.get(concluded.group(2))
+                add("conclusion_expanded", said is not None and list(said) == list(concluded.groups()[2:]))
     return {k: round(ok / n, 3) for k, (ok, n) in sorted(counts.items())}

@@ -222,6 +222,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
 
     from longthink.runs import set_seed
     from longthink.training import torch_threads
+    from longthink.vision_world.vision_encoder import pretrain_vision_tower
     from longthink.vision_world.vlm import build_processor, build_vision_tokenizer, build_vlm, num_parameters, write_vlm
 
     started = time.perf_counter()
@@ -231,6 +232,13 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
                                      corpus_size=settings.tokenizer_corpus_size, max_number=settings.max_number)
         processor = build_processor(tok)
         model = build_vlm(tok, settings.arch(), seed=seed)
+        vision = pretrain_vision_tower(model, processor, grid=settings.grid, resolution=settings.train_resolution,
+                                       min_objects=settings.min_objects, max_objects=settings.max_objects,
+                                       steps=settings.vision_steps, batch_size=settings.vision_batch_size,
+                                       learning_rate=settings.vision_learning_rate, seed=seed)
+        vision["vision_seconds"] = round(time.perf_counter() - started, 2)
+        if progress:
+            print(vision, flush=True)
         model.train()
         decay, no_decay = [], []
         for name, p in model.named_parameters():
@@ -290,6 +298,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
         "steps": settings.max_steps,
         "steps_per_second": round(settings.max_steps / max(train_seconds, 1e-9), 3),
         "final_loss": round(sum(tail) / len(tail), 4),
+        **vision,
         "log": log,
         "final_loss_by_kind": {k: round(sum(v[-100:]) / len(v[-100:]), 4) for k, v in sorted(kind_losses.items())},
         "parameters": num_parameters(model),

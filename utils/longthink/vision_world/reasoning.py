@@ -8,15 +8,16 @@ of looking. Steps (``(title, content)``), for "What colour is the small circle?"
     Find the small circle  find small circle : a1 lrc large red circle : small no circle yes -> no
                            a3 syt small yellow triangle : small yes circle no -> no
                            b2 sbc small blue circle : small yes circle yes -> yes .
-    Conclude               so b2 small blue circle
+    Conclude               so b2 sbc small blue circle
 
 The walk repeats the query, then visits the occupied cells in reading order: label, code, the code expanded into
 words, then one mark per queried attribute next to the word it checks, then their AND. Every mark compares two
 identical tokens a few positions apart, which a tiny model learns (probe 4: every mark 1.000); a lookup from the
 question's words straight to a cell stayed at chance (probe 1). A walk for one referent stops at its first
 ``yes`` (the conclusion then copies the line just above it); a walk for a count visits every cell and ends with
-``count N``. Boxes get their own step from the cell and the object's size (``box b2 small : [ 35 , 63 , 49 , 77 ]``,
-pixels of the image at the training resolution, the cell's centre: the look has no sub-cell offsets).
+``count N``. Boxes get their own step from the cell and the object's size, one axis at a time
+(``box b2 small : column 2 -> 35 49 row 2 -> 35 49 : [ 35 , 35 , 49 , 49 ]``, pixels of the image at the training
+resolution, the cell's centre: the look has no sub-cell offsets).
 
 Several-step questions chain these moves (two counts then ``2 > 1 -> yes`` or ``2 + 1 = 3``; two referents then
 ``b3 left of c1 : column 3 1 -> no``; a referent then one relation mark per other cell). ``style="short"`` cuts
@@ -186,13 +187,15 @@ class Reasoner:
         return {i: attr}
 
     def conclude(self, obj: SceneObject | None) -> SceneObject | None:
-        """``so b2 small blue circle`` (the line the walk stopped at); a location error names a neighbour."""
+        """``so b2 sbc small blue circle``: the label of the line marked ``yes``, then its code and words, written the
+        way a walk line is (the code copied from the look by its label, the words expanded from the code right
+        before them), not copied from a line far above; a location error names a neighbour."""
         if obj is None:
             self.add("Conclude", "so none")
             return None
         if self.take("location"):
             obj = self._neighbour(obj)
-        self.add("Conclude", f"so {obj.label} {obj.name}")
+        self.add("Conclude", f"so {obj.label} {code(obj)} {obj.name}")
         return obj
 
     def _neighbour(self, obj: SceneObject) -> SceneObject:
@@ -224,9 +227,12 @@ class Reasoner:
         return n
 
     def box(self, obj: SceneObject) -> list[int]:
-        """The box of the object centred in its cell, in pixels of the image at ``resolution``."""
+        """The box of the object centred in its cell, in pixels of the image at ``resolution``, one axis at a time:
+        ``box c2 small : column 2 -> 35 49 row 3 -> 63 77 : [ 35 , 63 , 49 , 77 ]`` (each range a function of one
+        number and the size right before it)."""
         b = box(dataclasses.replace(obj, dx=0.0, dy=0.0), grid=self.scene.grid, resolution=self.resolution)
-        self.add("Compute the box", f"box {obj.label} {obj.size} : {box_words(b)}")
+        self.add("Compute the box", f"box {obj.label} {obj.size} : column {obj.col + 1} -> {b[0]} {b[2]} "
+                                    f"row {obj.row + 1} -> {b[1]} {b[3]} : {box_words(b)}")
         return b
 
 

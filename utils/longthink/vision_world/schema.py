@@ -64,6 +64,10 @@ class VisionWorldStage:
     vision_depth: int = 2
     vision_embed_dim: int = 64
     vision_num_heads: int = 2
+    # the vision tower's own pretraining (vision_encoder: the stand-in for a pretrained ViT), then the VLM's
+    vision_steps: int = 200
+    vision_batch_size: int = 32
+    vision_learning_rate: float = 2.0e-3
     # pretraining
     max_steps: int = 1800
     batch_size: int = 32

@@ -4,8 +4,10 @@ Qwen2-VL and LLaVA-NeXT put a vision encoder that was already pretrained (a ViT 
 CLIP, SigLIP) in front of their language model. The tiny world has no such encoder, and learning one through the
 language model's loss alone is slow and erratic on a CPU: the look (``look.description``) appears only when the
 language model attends to the right visual token *and* the tower encodes that cell's content, so the loss sits on a
-plateau until both happen at once. Measured on world seed 0 (dev split, ``benchmarks/probe_vlm.py``), that plateau
-ended after about 600, 1,000 and more than 1,500 steps in three runs that differed only in the task mix.
+plateau until both happen at once. Measured on world seed 0 (``benchmarks/probe_vlm.py``, batches of 16): in three
+runs with different task mixes the describe loss left its plateau (about 0.8) after roughly 600, 1,100 and more than
+1,500 steps, and the last run ended with 0.60 of cells right. With the tower trained first (200 steps, about 30 s;
+0.9996 of cells read right by the head), the describe loss was 0.05 by step 500 and the look 1.000 per cell.
 
 So the tower is first trained on its own, in a few hundred cheap steps (no language model in the loop): a linear
 head reads each merged visual token and predicts its cell's content (colour, shape, size or empty) and place

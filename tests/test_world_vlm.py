@@ -261,10 +261,11 @@ def test_recipe_loads(profile):
     assert settings.train_resolution % 28 == 0 and isinstance(seed, int)
 
 
-def test_settings_added_later_enter_the_hash_only_when_set():
+def test_every_setting_enters_the_key_defaults_included():
+    import dataclasses
+
+    from longthink.vision_world.pretrain import hashed_settings
     from longthink.vision_world.schema import VisionWorldStage
-    from longthink.vision_world.pretrain import LATER_SETTINGS, hashed_settings
 
     base = hashed_settings(VisionWorldStage(**TINY_STAGE))
-    assert not set(LATER_SETTINGS) & set(base)  # the builds cached before these settings existed stay valid
-    assert hashed_settings(VisionWorldStage(**TINY_STAGE, question_first=True))["question_first"] is True
+    assert set(base) == {f.name for f in dataclasses.fields(VisionWorldStage)}

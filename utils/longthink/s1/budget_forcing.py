@@ -22,11 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-THINK_PREFIX = "<|im_start|>think"
-END_THINK = "<|im_start|>"
-ANSWER_PREFIX = "<|im_start|>answer"
-FINAL_ANSWER = "Final Answer:"
-STOP = "<|im_end|>"
+from longthink.formats import ANSWER_PREFIX, END_THINK, FINAL_ANSWER, STOP, THINK_PREFIX, WAIT
 
 THINK, ANSWER, DONE = 0, 1, 2
 
@@ -42,7 +38,7 @@ class ForcingSettings:
     max_thinking_tokens: int | None = None
     min_thinking_tokens: int = 0
     num_ignore: int = 0
-    ignore_string: str = "Wait"
+    ignore_string: str = WAIT
     max_new_tokens: int = 256  # thinking + answer, like max_gen_toks
     max_answer_tokens: int = 32
     temperature: float = 0.0  # 0 = greedy

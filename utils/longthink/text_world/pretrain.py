@@ -94,11 +94,20 @@ def lr_at(step: int, *, total: int, warmup: int, peak: float) -> float:
 
 def pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Sequence[str], seed: int,
              exclude: frozenset[str] = frozenset(), progress: bool = True, desc: str = "pretrain") -> dict:
-    """Train ``model`` in place for ``settings.max_steps`` steps; returns timing and loss figures."""
+    """Train ``model`` in place for ``settings.max_steps`` steps (``settings.threads`` torch threads, restored
+    afterwards); returns timing and loss figures."""
+    from longthink.training import torch_threads
+
+    with torch_threads(max(1, settings.threads)):
+        return _pretrain(model, tokenizer, settings, max_difficulty=max_difficulty, domains=domains, seed=seed,
+                         exclude=exclude, progress=progress, desc=desc)
+
+
+def _pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Sequence[str], seed: int,
+              exclude: frozenset[str], progress: bool, desc: str) -> dict:
     import torch
     from tqdm.auto import tqdm
 
-    torch.set_num_threads(max(1, settings.threads))
     rng = random.Random(seed)
     check_difficulty(max_difficulty)
     weights = list(settings.difficulty_weights) or [1.0] * max_difficulty

@@ -76,21 +76,21 @@ def vision_model_path(profile: str = "tiny", *, overrides: Mapping[str, Any] | N
 
 
 def build_cached(settings: VisionWorldStage, *, seed: int = 0, root: str | Path | None = None) -> Path:
-    from longthink.runs import cache_dir, cached_build
+    return build_artefact(settings, seed=seed, root=root).dir
+
+
+def build_artefact(settings: VisionWorldStage, *, seed: int = 0, root: str | Path | None = None):
+    """The base VLM's cache entry (``longthink.stages.Artefact``: folder, key, build result)."""
+    from longthink.stages import cache_dir, cached_build
 
     config = {"settings": hashed_settings(settings), "seed": seed, "version": 1}
     return cached_build(Path(root) if root else cache_dir() / CACHE_NAME, "vlm",
                         config, lambda tmp: pretrain(settings, seed=seed, out_dir=tmp))
 
 
-# settings added after the first cached builds: they enter the hash only when set, so those builds stay valid
-LATER_SETTINGS = {f.name: f.default for f in dataclasses.fields(VisionWorldStage) if f.name in (
-    "question_first", "vision_scale_weight", "vision_scale_rms", "referent_aux_weight", "readout_aux_weight",
-    "layer_cell_aux_weight", "referent_aux_layer")}  # name -> its default in the schema
-
-
 def hashed_settings(settings: VisionWorldStage) -> dict[str, Any]:
-    return {k: v for k, v in dataclasses.asdict(settings).items() if not (k in LATER_SETTINGS and v == LATER_SETTINGS[k])}
+    """Every setting of the build, defaults included: a cache key holds them all (``longthink.stages``)."""
+    return dataclasses.asdict(settings)
 
 
 def build_result(path: str | Path) -> dict[str, Any]:

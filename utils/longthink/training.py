@@ -67,6 +67,16 @@ def torch_threads(n: int):
         torch.set_num_threads(old)
 
 
+def cosine_schedule(optimizer, *, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.0):
+    """Linear warm-up, then cosine decay to ``min_lr_ratio`` of the peak: transformers' own schedule (the one TRL's
+    ``lr_scheduler_type: cosine`` / ``cosine_with_min_lr`` use), for the kit's hand-written pretraining loops.
+    Call ``.step()`` after each optimizer step."""
+    from transformers import get_cosine_with_min_lr_schedule_with_warmup
+
+    return get_cosine_with_min_lr_schedule_with_warmup(optimizer, num_warmup_steps=warmup_steps,
+                                                       num_training_steps=total_steps, min_lr_rate=min_lr_ratio)
+
+
 class TrainingError(RuntimeError):
     """A training run produced nothing worth caching (no step taken, or a loss that is not a number)."""
 

@@ -29,7 +29,6 @@ def sample_table(profile: str = "tiny", *, seed: int = 0):
 
 def pool_summary(pool):
     """Per difficulty: rows, share with a Wait re-check, share ending wrong, share garbled, mean trace chars."""
-    import pandas as pd
 
     df = pool.select_columns(["difficulty", "rechecks", "teacher_correct", "flaw", "thinking_trajectories"]).to_pandas()
     df["trace_chars"] = df["thinking_trajectories"].map(lambda t: len(t[0]))

@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 from longthink.runs import PaperRun, open_paper
-from longthink.stages import Artefact
 from longthink.thinklogit.data import Question
 from longthink.thinklogit.guided import Guidance
 from longthink.thinklogit.systems import Models, Sample

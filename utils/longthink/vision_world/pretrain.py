@@ -22,7 +22,6 @@ under the profile's overlay; ``evaluate_vlm`` measures what the issue's bars ask
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -175,6 +174,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
     from tqdm.auto import tqdm
 
     from longthink.runs import set_seed
+    from longthink.training import cosine_schedule
     from longthink.vision_world.vlm import build_processor, build_vision_tokenizer, build_vlm, num_parameters, write_vlm
 
     started = time.perf_counter()
@@ -210,7 +210,8 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
                 decay += list(referent.cells.parameters())
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
                                  {"params": no_decay, "weight_decay": 0.0}], lr=settings.learning_rate)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, settings))
+        sched = cosine_schedule(opt, warmup_steps=settings.warmup_steps, total_steps=settings.max_steps,
+                                min_lr_ratio=settings.min_lr_ratio)
         losses: list[float] = []
         kind_losses: dict[str, list[float]] = {}
         train_started = time.perf_counter()
@@ -308,15 +309,6 @@ def split_by_length(examples: Sequence[dict]) -> list[list[dict]]:
     """Describe tasks (long answers) apart from the rest, so short answers are not padded to 60 tokens."""
     groups = [[e for e in examples if e["kind"] == "describe"], [e for e in examples if e["kind"] != "describe"]]
     return [g for g in groups if g]
-
-
-def lr_factor(step: int, settings: VisionWorldStage) -> float:
-    """Linear warm-up, then cosine down to ``min_lr_ratio``."""
-    if step < settings.warmup_steps:
-        return (step + 1) / settings.warmup_steps
-    span = max(1, settings.max_steps - settings.warmup_steps)
-    progress = min(1.0, (step - settings.warmup_steps) / span)
-    return settings.min_lr_ratio + (1 - settings.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def example_losses(model, batch, *, with_counts: bool = False, hidden_layer: int | None = None):

@@ -5,9 +5,9 @@ that declares the kit's own keys. A *trainer* stage (``trainer="sft" | "dpo" | "
 field of the matching TRL config class, under TRL's own names (as open-r1's recipes do). Anything else is an
 error that names the file and the key: a typo in a recipe must never be silently ignored.
 
-Values are checked before any work starts, not when a trainer trips over them: every float must be finite; a kit
-field's bounds come from its annotation (``Positive``, ``NonNegative``, ``Fraction``, ... below; a plain ``int``
-field is at least 0); TRL fields have the bounds of ``TRAINER_BOUNDS`` and ``lr_scheduler_type`` must name one of
+Values are checked before any work starts, not when a trainer trips over them (``longthink.checks``): every float
+must be finite, a kit field's bounds come from its annotation (``Positive``, ``Fraction``, ...; a plain ``int`` is
+at least 0), TRL fields have the bounds of ``checks.TRAINER_BOUNDS`` and ``lr_scheduler_type`` must name one of
 transformers' schedulers. A duplicated YAML key, an empty stage list or a negative learning rate is a
 ``RecipeError`` naming the file and the key.
 """
@@ -18,15 +18,26 @@ import copy
 import dataclasses
 import difflib
 import importlib
-import math
 import os
-import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
+
+from longthink.checks import (  # noqa: F401 (Bounds and the annotations are the schema author's API, re-exported)
+    Bounds,
+    Fraction,
+    NonNegative,
+    NonNegativeFloat,
+    Positive,
+    PositiveFloat,
+    bounds_problem,
+    describe,
+    matches,
+    trainer_value_problem,
+)
 
 PROFILE_DIR = "profiles"
 TOP_LEVEL_KEYS = {"paper": str, "seed": int, "description": str, "stages": dict}
@@ -46,74 +57,6 @@ TRAINER_CONFIGS = {"sft": "SFTConfig", "dpo": "DPOConfig", "grpo": "GRPOConfig"}
 
 class RecipeError(ValueError):
     """A recipe cannot be loaded: the message names the file and the key (or line) at fault."""
-
-
-# ------------------------------------------------------------------------------------------------------ bounds
-@dataclasses.dataclass(frozen=True)
-class Bounds:
-    """The allowed range of a number: ``lo <= x <= hi`` (open ends with ``lo_open``/``hi_open``), or one of ``allow``."""
-
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-    allow: tuple = ()
-
-    def problem(self, value: Any) -> str | None:
-        if value in self.allow:
-            return None
-        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
-            return f"must be {'>' if self.lo_open else '>='} {self.lo}" + self._also()
-        if self.hi is not None and (value > self.hi or (self.hi_open and value == self.hi)):
-            return f"must be {'<' if self.hi_open else '<='} {self.hi}" + self._also()
-        return None
-
-    def _also(self) -> str:
-        return f" (or one of {list(self.allow)})" if self.allow else ""
-
-
-Positive = Annotated[int, Bounds(lo=1)]  # a count or size that cannot be zero
-NonNegative = Annotated[int, Bounds(lo=0)]
-PositiveFloat = Annotated[float, Bounds(lo=0, lo_open=True)]
-NonNegativeFloat = Annotated[float, Bounds(lo=0)]
-Fraction = Annotated[float, Bounds(lo=0, hi=1)]  # a probability or a share
-DEFAULT_INT_BOUNDS = Bounds(lo=0)  # a kit int without an annotation: counts and sizes are never negative
-
-# Bounds of TRL / transformers config fields a recipe may set (TRL itself checks some only when training starts).
-TRAINER_BOUNDS: dict[str, Bounds] = {
-    "learning_rate": Bounds(lo=0, lo_open=True),
-    "num_train_epochs": Bounds(lo=0, lo_open=True),
-    "max_steps": Bounds(lo=1, allow=(-1,)),
-    "per_device_train_batch_size": Bounds(lo=1),
-    "per_device_eval_batch_size": Bounds(lo=1),
-    "gradient_accumulation_steps": Bounds(lo=1),
-    "warmup_steps": Bounds(lo=0),
-    "weight_decay": Bounds(lo=0),
-    "adam_beta1": Bounds(lo=0, hi=1, hi_open=True),
-    "adam_beta2": Bounds(lo=0, hi=1, hi_open=True),
-    "adam_epsilon": Bounds(lo=0, lo_open=True),
-    "max_grad_norm": Bounds(lo=0),
-    "logging_steps": Bounds(lo=0, lo_open=True),
-    "max_length": Bounds(lo=1),
-    "max_completion_length": Bounds(lo=1),
-    "num_generations": Bounds(lo=2),
-    "generation_batch_size": Bounds(lo=1),
-    "steps_per_generation": Bounds(lo=1),
-    "num_iterations": Bounds(lo=1),
-    "temperature": Bounds(lo=0, lo_open=True),
-    "top_p": Bounds(lo=0, hi=1, lo_open=True),
-    "beta": Bounds(lo=0),
-    "epsilon": Bounds(lo=0, lo_open=True),
-}
-
-
-def _scheduler_names() -> list[str]:
-    from transformers import SchedulerType
-
-    return [s.value for s in SchedulerType]
-
-
-TRAINER_CHOICES: dict[str, Any] = {"lr_scheduler_type": _scheduler_names}  # field -> callable giving the names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -368,7 +311,7 @@ def _validate(raw: dict, *, where: str, path: Path, profile: str | None) -> Reci
     for key, value in raw.items():
         if key not in TOP_LEVEL_KEYS:
             raise RecipeError(f"{where}: unknown key {key!r}; allowed top-level keys: {sorted(TOP_LEVEL_KEYS)}")
-        _check_type(value, TOP_LEVEL_KEYS[key], where=where, key=key)
+        _checked(value, TOP_LEVEL_KEYS[key], where=where, key=key)
     for key in ("paper", "seed", "stages"):
         if key not in raw:
             raise RecipeError(f"{where}: missing required key {key!r}")
@@ -411,10 +354,12 @@ def _validate_stage(name: str, settings: dict, *, where: str) -> StageSettings:
             continue
         label = f"stages.{name}.{key}"
         if key in kit_fields:
-            kit_values[key] = _check_type(value, hints[key], where=where, key=label, default_bounds=True)
+            kit_values[key] = _checked(value, hints[key], where=where, key=label, default_bounds=True)
         elif key in trainer_fields:
-            trainer_values[key] = _check_type(value, trainer_fields[key], where=where, key=label)
-            _check_trainer_value(key, trainer_values[key], where=where, label=label)
+            trainer_values[key] = _checked(value, trainer_fields[key], where=where, key=label)
+            problem = trainer_value_problem(key, trainer_values[key])
+            if problem:
+                raise RecipeError(f"{where}: key {label!r} {problem}")
         else:
             allowed = sorted(kit_fields) + (["<any TRL " + TRAINER_CONFIGS[schema.trainer] + " field>"] if schema.trainer else [])
             close = difflib.get_close_matches(key, [*kit_fields, *trainer_fields], n=1)
@@ -435,20 +380,6 @@ def _validate_stage(name: str, settings: dict, *, where: str) -> StageSettings:
     return StageSettings(name, kind, kit, trainer_values, schema.trainer)
 
 
-def _check_trainer_value(key: str, value: Any, *, where: str, label: str) -> None:
-    if key in TRAINER_CHOICES and value is not None:
-        names = TRAINER_CHOICES[key]()
-        if value not in names:
-            close = difflib.get_close_matches(str(value), names, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise RecipeError(f"{where}: key {label!r}: unknown value {value!r}{hint}; known: {names}")
-    bounds = TRAINER_BOUNDS.get(key)
-    if bounds is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
-        problem = bounds.problem(value)
-        if problem:
-            raise RecipeError(f"{where}: key {label!r} {problem}, got {value!r}")
-
-
 _TRAINER_FIELD_CACHE: dict[str, dict[str, Any]] = {}
 
 
@@ -467,111 +398,13 @@ def _trainer_fields(trainer: str | None) -> dict[str, Any]:
     return _TRAINER_FIELD_CACHE[trainer]
 
 
-# ------------------------------------------------------------------------------------------------ type checks
-def _check_type(value: Any, hint: Any, *, where: str, key: str, default_bounds: bool = False) -> Any:
-    """Return ``value`` (ints widened to float where a float is wanted) or raise RecipeError.
-
-    Floats must be finite. With ``default_bounds`` (kit fields), an ``int`` without a ``Bounds`` annotation must
-    be >= 0; annotated fields (``Positive``, ``Fraction``, ...) follow their own bounds, list elements included.
-    """
-    ok, coerced = _matches(value, hint)
+def _checked(value: Any, hint: Any, *, where: str, key: str, default_bounds: bool = False) -> Any:
+    """``value`` checked against its type and bounds (``longthink.checks``); a problem is a RecipeError naming the
+    file and the key."""
+    ok, coerced = matches(value, hint)
     if not ok:
-        raise RecipeError(f"{where}: key {key!r} expects {_describe(hint)}, got {value!r} ({type(value).__name__})")
-    problem = _bounds_problem(coerced, hint, default_bounds=default_bounds)
+        raise RecipeError(f"{where}: key {key!r} expects {describe(hint)}, got {value!r} ({type(value).__name__})")
+    problem = bounds_problem(coerced, hint, default_bounds=default_bounds)
     if problem:
         raise RecipeError(f"{where}: key {key!r} {problem}")
     return coerced
-
-
-def _bounds_problem(value: Any, hint: Any, *, default_bounds: bool) -> str | None:
-    """What is out of range in ``value`` for ``hint`` (None when all is well); descends into lists and unions."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"must be a finite number, got {value!r}"
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Annotated:
-        base, extras = args[0], [a for a in args[1:] if isinstance(a, Bounds)]
-        for bounds in extras:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                problem = bounds.problem(value)
-                if problem:
-                    return f"{problem}, got {value!r}"
-        return None if extras else _bounds_problem(value, base, default_bounds=default_bounds)
-    if origin in (typing.Union, types.UnionType):
-        for arg in args:
-            if _matches(value, arg)[0]:
-                return _bounds_problem(value, arg, default_bounds=default_bounds)
-        return None
-    if origin in (list, tuple) and isinstance(value, (list, tuple)):
-        inner = args[0] if args else Any
-        for item in value:
-            problem = _bounds_problem(item, inner, default_bounds=default_bounds)
-            if problem:
-                return f"holds an item that {problem}"
-        return None
-    if isinstance(value, dict):
-        for item in value.values():
-            if isinstance(item, float) and not math.isfinite(item):
-                return f"holds a value that must be a finite number, got {item!r}"
-        return None
-    if default_bounds and hint is int and isinstance(value, int) and not isinstance(value, bool):
-        return DEFAULT_INT_BOUNDS.problem(value) and f"{DEFAULT_INT_BOUNDS.problem(value)}, got {value!r}"
-    return None
-
-
-def _matches(value: Any, hint: Any) -> tuple[bool, Any]:
-    if hint is Any or hint is object:
-        return True, value
-    if typing.get_origin(hint) is Annotated:
-        return _matches(value, typing.get_args(hint)[0])
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        for arg in args:
-            ok, coerced = _matches(value, arg)
-            if ok:
-                return True, coerced
-        return False, value
-    if origin is typing.Literal:
-        return value in args, value
-    if hint is type(None):
-        return value is None, value
-    if hint is float:
-        if isinstance(value, bool):
-            return False, value
-        if isinstance(value, (int, float)):
-            return True, float(value)
-        if isinstance(value, str):  # YAML reads 1e-5 (no dot) as a string
-            try:
-                return True, float(value)
-            except ValueError:
-                return False, value
-        return False, value
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if hint is bool:
-        return isinstance(value, bool), value
-    if hint is str:
-        return isinstance(value, str), value
-    if origin in (list, tuple) or hint in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            return False, value
-        if args and args[-1] is not Ellipsis:
-            results = [_matches(v, args[0]) for v in value] if origin is list else None
-            if results is not None:
-                return all(ok for ok, _ in results), [c for _, c in results]
-        return True, list(value)
-    if origin is dict or hint is dict:
-        return isinstance(value, dict), value
-    if isinstance(hint, type):
-        if issubclass(hint, str) and isinstance(value, str):  # str enums in TRL configs
-            return True, value
-        return isinstance(value, hint), value
-    return True, value  # an annotation we cannot check (e.g. a callable): TRL validates it
-
-
-def _describe(hint: Any) -> str:
-    if typing.get_origin(hint) is Annotated:
-        return _describe(typing.get_args(hint)[0])
-    if isinstance(hint, type):
-        return hint.__name__
-    return str(hint).replace("typing.", "")

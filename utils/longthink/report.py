@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from longthink.files import atomic_write_text
+from longthink.runs import KEY_PLOT, source_fingerprint
 
 CHECKS = {
     "min": lambda got, spec: got >= spec["min"],
     "max": lambda got, spec: got <= spec["max"],
     "value": lambda got, spec: abs(got - spec["value"]) <= spec.get("abs_tol", 0.0),
 }
-KEY_PLOT = "key_plot.png"
 # words in a metric's name that say what range its values live in (a bound covering the whole range cannot fail)
 DIFFERENCE_WORDS = {"gain", "extra", "minus", "drop", "diff", "delta", "change"}  # can be negative
 UNIT_WORDS = {"acc", "accuracy", "share", "frac", "fraction", "rate", "consistency", "control", "performance"}
@@ -136,8 +136,6 @@ def bar_table(paper: str, metrics: dict, *, profile: str, expected_dir: str | Pa
 
 def run_state(run_dir: Path, notebook: str) -> tuple[str, str]:
     """``(state, note)`` of a paper's latest run: "current", "stale", "failed", "running" or "none"."""
-    from longthink.runs import source_fingerprint
-
     status_path, metrics_path = run_dir / "status.json", run_dir / "metrics.json"
     status = json.loads(status_path.read_text()) if status_path.exists() else {}
     if status.get("status") == "failed":

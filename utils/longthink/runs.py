@@ -32,6 +32,7 @@ from longthink.stages import Artefact, Stage, StageError, cache_dir, config_hash
 METRICS_FILE = "metrics.json"
 PENDING_FILE = ".metrics.pending.json"
 STATUS_FILE = "status.json"
+KEY_PLOT = "key_plot.png"  # a paper's key plot, shown beside its table in REPORT.md
 
 
 class RunError(RuntimeError):
@@ -183,8 +184,6 @@ class PaperRun:
     def save_key_plot(self, fig) -> Path:
         """Save ``fig`` as this paper's key plot, shown beside its table in ``REPORT.md``."""
         import tempfile
-
-        from longthink.report import KEY_PLOT
 
         self.run.dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{KEY_PLOT}.", suffix=".tmp", dir=self.run.dir)

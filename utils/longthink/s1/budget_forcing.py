@@ -264,17 +264,3 @@ def answer_text(output: ForcedOutput, *, answer_prefix: str = ANSWER_PREFIX) -> 
     """The text graded: what follows the last answer delimiter (the harness grades only that part)."""
     text = output.text
     return text.rsplit(answer_prefix, 1)[-1] if answer_prefix in text else output.answer
-
-
-BACKENDS = {"hf": HFBackend}
-
-
-def make_backend(name: str, model, tokenizer, **kwargs):
-    """``"hf"`` (this module) or ``"vllm"`` (imported only when asked for)."""
-    if name == "vllm":
-        from longthink.s1.vllm_backend import VLLMBackend
-
-        return VLLMBackend(model, tokenizer, **kwargs)
-    if name not in BACKENDS:
-        raise BudgetForcingError(f"unknown budget-forcing backend {name!r}; known: {sorted([*BACKENDS, 'vllm'])}")
-    return BACKENDS[name](model, tokenizer, **kwargs)

@@ -134,7 +134,7 @@ def forcing_settings(kit, **changes):
 
 def _backend(kit, path: str):
     from longthink.models import load_causal_lm
-    from longthink.s1.budget_forcing import make_backend
+    from longthink.s1.backends import make_backend
 
     if kit.backend == "vllm":
         return make_backend("vllm", path, None, batch_size=kit.batch_size)

@@ -7,16 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNS := runs/$(PROFILE)
-export HF_HUB_OFFLINE ?= 1
-export TRANSFORMERS_OFFLINE ?= 1
-export HF_DATASETS_OFFLINE ?= 1
-export TOKENIZERS_PARALLELISM := false
+# The hub switches are set in one place, by the kit itself (longthink/env.py): off for smoke and tiny, untouched
+# for the paper profile.
 export MPLBACKEND := Agg
-ifeq ($(PROFILE),paper)
-  HF_HUB_OFFLINE := 0
-  TRANSFORMERS_OFFLINE := 0
-  HF_DATASETS_OFFLINE := 0
-endif
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED := $(patsubst notebooks/%,$(RUNS)/notebooks/%,$(NOTEBOOKS))
@@ -62,10 +55,10 @@ doctor: $(STAMP) ## print python, torch, GPU, vLLM, the cache folder and free di
 list: $(STAMP) ## list the notebooks
 	$(BIN)/longthink list
 
-clean: ## remove caches and temp files (never results: runs/ and the model cache stay)
+clean: ## remove caches and the temp files killed runs leave in runs/ and $$LONGTHINK_CACHE (never results)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 	rm -rf .pytest_cache build *.egg-info utils/*.egg-info
-	find runs -name '.*.tmp' -prune -exec rm -rf {} + 2>/dev/null || true
+	if [ -x $(BIN)/longthink ]; then $(BIN)/longthink clean; else find runs -name '.*.tmp' -prune -exec rm -rf {} + 2>/dev/null || true; fi
 
 clean-venv: ## remove the virtual environment (reinstalled by the next make test / make reproduce)
 	rm -rf $(VENV)

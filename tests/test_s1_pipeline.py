@@ -68,3 +68,12 @@ def test_recipe_typo_is_named(repo_root):
 
     with pytest.raises(RecipeError, match="stages.evaluate.budgetz"):
         load_recipe(repo_root / "recipes" / "s1.yaml", profile="tiny", overrides={"stages.evaluate.budgetz": 3})
+
+
+def test_wait_findings_are_written_from_the_runs():
+    from longthink.s1.pipeline import wait_findings
+    from longthink.stages import Artefact
+
+    text = wait_findings(Artefact("evaluate", "k", result=EVALUATION))
+    assert "0.350 / 0.360 / 0.370 / 0.390" in text and "stays flat (within 0.03) (+0.040)" not in text
+    assert "rises (+0.040)" in text and "from 40.0 to 72.0 tokens" in text

@@ -1,4 +1,5 @@
-"""The ThinkLogit pipeline end to end on the smoke world: every stage runs, caches, and repeats exactly."""
+"""The ThinkLogit pipeline end to end on the smoke world: every stage runs, caches, repeats exactly, and re-running
+an upstream stage after a downstream one rebuilds nothing."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def _run(out_dir):
     return ctx, values, points, evaluation
 
 
+def _built(ctx) -> dict[str, float]:
+    """Each stage folder's build time (its stage.json is rewritten only when the stage is rebuilt)."""
+    return {p.parent.name: p.stat().st_mtime_ns for p in ctx.run.dir.glob("*/stage.json")}
+
+
 @pytest.fixture(scope="module")
 def smoke_cache(tmp_path_factory):
     mp = pytest.MonkeyPatch()
@@ -48,13 +54,43 @@ def test_pipeline_runs_caches_and_repeats(tmp_path, smoke_cache):
     assert len(evaluation["samples"]) == 4 * 12 * 2  # systems x questions x k
     for stage in ("data", "guider", "rollouts", "dpo", "eval", "sweep", "timing"):
         assert (ctx.run.dir / stage / "stage.json").exists(), stage
+    built = _built(ctx)
     # a second run in the same folder is served from the stage caches (timing included)
     _, again, _, _ = _run(tmp_path / "a")
-    assert again == values
+    assert again == values and _built(ctx) == built
     # a fresh folder recomputes everything from the one seed: the same numbers except wall-clock timing
     _, fresh, _, _ = _run(tmp_path / "b")
     drop = lambda d: {k: v for k, v in d.items() if k != "thinklogit/overhead_ratio"}  # noqa: E731
     assert drop(fresh) == drop(values)
+
+
+@pytest.mark.slow
+def test_rerunning_an_upstream_stage_after_a_downstream_one_rebuilds_nothing(tmp_path, smoke_cache):
+    """The notebook's cells in any order: the data cell re-run after the DPO cell keeps its key, and so does
+    everything downstream of it (today's runner keys a stage on its own settings and its declared inputs only)."""
+    ctx = pipeline.setup("smoke", seed=0, output_dir=str(tmp_path))
+    data = pipeline.prepare_data(ctx)
+    guider = pipeline.train_guider(ctx, data)
+    models = pipeline.load_models(ctx, guider["path"])
+    rollouts = pipeline.make_rollouts(ctx, data, models)
+    dpo = pipeline.train_dpo(ctx, guider["path"], rollouts)
+    built = _built(ctx)
+    data_again = pipeline.prepare_data(ctx)  # the upstream cell, run again after the DPO cell
+    assert data_again["stage"].key == data["stage"].key
+    guider_again = pipeline.train_guider(ctx, data_again)
+    rollouts_again = pipeline.make_rollouts(ctx, data_again, pipeline.load_models(ctx, guider_again["path"]))
+    dpo_again = pipeline.train_dpo(ctx, guider_again["path"], rollouts_again)
+    assert (guider_again["stage"].key, rollouts_again["stage"].key, dpo_again["stage"].key) == \
+        (guider["stage"].key, rollouts["stage"].key, dpo["stage"].key)
+    assert _built(ctx) == built, "a stage was rebuilt although nothing it reads changed"
+    # and a changed setting rebuilds that stage and what reads it, not what it reads
+    ctx2 = pipeline.setup("smoke", seed=0, output_dir=str(tmp_path), overrides={"dpo.learning_rate": 1e-3})
+    data2 = pipeline.prepare_data(ctx2)
+    guider2 = pipeline.train_guider(ctx2, data2)
+    rollouts2 = pipeline.make_rollouts(ctx2, data2, pipeline.load_models(ctx2, guider2["path"]))
+    pipeline.train_dpo(ctx2, guider2["path"], rollouts2)
+    after = _built(ctx2)
+    assert {k for k in after if after[k] != built[k]} == {"dpo"}
 
 
 def test_paper_profile_refuses_to_train_a_guider_without_traces():
@@ -64,5 +100,5 @@ def test_paper_profile_refuses_to_train_a_guider_without_traces():
     recipe = load_recipe("recipes/thinklogit.yaml")
     assert recipe.stage("models").kit.guider == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
     assert recipe.stage("eval").kit.warmup == 100 and recipe.stage("eval").kit.k == 8
-    with pytest.raises(DataError, match="only the 'world' source"):
-        load_training(recipe.stage("data"), recipe.stage("guider"), profile="paper", train_guider=True)
+    with pytest.raises(DataError, match="only a world pool"):
+        load_training(recipe.stage("data"), recipe.stage("guider"), train_guider=True)

@@ -161,3 +161,14 @@ def test_final_misread_slips_the_last_operand_and_every_recheck_reads_it_again()
         teacher.long_trace(p, rng_a, teacher.TeacherSettings(**base))
         teacher.long_trace(p, rng_b, teacher.TeacherSettings(**base, p_final_misread=1.0))
     assert rng_a.random() == rng_b.random()
+
+
+def test_trace_filter():
+    from longthink.text_world.teacher import well_formed_trace
+
+    assert well_formed_trace("a+4:3=7\nWait, a+4:3=7\nb*3:7=1", "1")
+    assert well_formed_trace("a+4:3=7\nWait\na+4:3=7\nb*3:7=1", "1")  # the world's own-line re-check
+    assert not well_formed_trace("a+4:3=7\nWaiting\nb*3:7=1", "1")
+    assert not well_formed_trace("**Step**3 a+4:3=7", "7")
+    assert not well_formed_trace("a+4:3=7\nb*3:7=1\n**", "1")
+    assert not well_formed_trace("a+4:3=7", None)

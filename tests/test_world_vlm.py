@@ -357,3 +357,13 @@ def test_vision_tower_pretraining_learns_cell_targets_and_leaves_a_plain_model(t
     with pytest.raises(ValueError, match="one visual token per cell"):
         pretrain_vision_tower(model, processor, grid=4, resolution=168, min_objects=3, max_objects=8, steps=1,
                               batch_size=2, learning_rate=1e-3, seed=0)
+
+
+def test_every_setting_enters_the_key_defaults_included():
+    import dataclasses
+
+    from longthink.vision_world.pretrain import hashed_settings
+    from longthink.vision_world.schema import VisionWorldStage
+
+    base = hashed_settings(VisionWorldStage(**TINY_STAGE))
+    assert set(base) == {f.name for f in dataclasses.fields(VisionWorldStage)}

@@ -22,11 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-THINK_PREFIX = "<|im_start|>think"
-END_THINK = "<|im_start|>"
-ANSWER_PREFIX = "<|im_start|>answer"
-FINAL_ANSWER = "Final Answer:"
-STOP = "<|im_end|>"
+from longthink.formats import ANSWER_PREFIX, END_THINK, FINAL_ANSWER, STOP, THINK_PREFIX, WAIT
 
 THINK, ANSWER, DONE = 0, 1, 2
 
@@ -42,7 +38,7 @@ class ForcingSettings:
     max_thinking_tokens: int | None = None
     min_thinking_tokens: int = 0
     num_ignore: int = 0
-    ignore_string: str = "Wait"
+    ignore_string: str = WAIT
     max_new_tokens: int = 256  # thinking + answer, like max_gen_toks
     max_answer_tokens: int = 32
     temperature: float = 0.0  # 0 = greedy
@@ -268,17 +264,3 @@ def answer_text(output: ForcedOutput, *, answer_prefix: str = ANSWER_PREFIX) -> 
     """The text graded: what follows the last answer delimiter (the harness grades only that part)."""
     text = output.text
     return text.rsplit(answer_prefix, 1)[-1] if answer_prefix in text else output.answer
-
-
-BACKENDS = {"hf": HFBackend}
-
-
-def make_backend(name: str, model, tokenizer, **kwargs):
-    """``"hf"`` (this module) or ``"vllm"`` (imported only when asked for)."""
-    if name == "vllm":
-        from longthink.s1.vllm_backend import VLLMBackend
-
-        return VLLMBackend(model, tokenizer, **kwargs)
-    if name not in BACKENDS:
-        raise BudgetForcingError(f"unknown budget-forcing backend {name!r}; known: {sorted([*BACKENDS, 'vllm'])}")
-    return BACKENDS[name](model, tokenizer, **kwargs)

@@ -41,14 +41,13 @@ The SFT text follows the s1 card (``data/tokenization.py``): user = question; as
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from longthink.formats import WAIT, s1_assistant
 from longthink.text_world.tasks import APPLY, MODULUS, OPERAND_DIGITS, Problem
 
-THINK = "<|im_start|>think"
-ANSWER = "<|im_start|>answer"
-WAIT = "Wait"
 
 
 # ------------------------------------------------------------------------------------------- short (instruct)
@@ -122,6 +121,17 @@ def recheck(step: str, surface: str = "own_line") -> str:
     return RECHECK_SURFACES[surface](step)
 
 
+# a step line (``f+4:3=7``, maybe after an inline "Wait, "), or the line "Wait" that starts a re-check
+STEP_LINE = re.compile(r"^(?:Wait|(?:Wait, )?[a-z0-9+*:-]+=\d)$")
+
+
+def well_formed_trace(thinking: str, attempt: str | None) -> bool:
+    """A trace every line of which is a step (``f+4:3=7``) or a re-check's ``Wait``, with an attempt (the check a
+    rejection-sampling recipe applies before fine-tuning on teacher traces; garbled rows fail it)."""
+    lines = (thinking or "").split("\n")
+    return attempt is not None and bool(lines) and all(STEP_LINE.match(line) for line in lines)
+
+
 def step_line(label: str, x: int, op: str, d: int, y: int) -> str:
     """One step: the question's chunk ``f+4``, then ``:3=7`` (from running value 3 to 7)."""
     return f"{label}{op}{d}:{x}={y}"
@@ -186,12 +196,6 @@ def final_check_count(v: float, settings: TeacherSettings) -> int:
         if target < acc:
             return n
     return settings.max_final_checks
-
-
-def s1_assistant(thinking: str, attempt: str) -> str:
-    """The assistant turn of s1's SFT text (without the final ``<|im_end|>``, which the chat template adds)."""
-    attempt = attempt if attempt.lstrip().startswith("Answer:") else f"Answer: {attempt}"
-    return f"{THINK}\n{thinking}\n{ANSWER}\n{attempt}"
 
 
 def s1_messages(question: str, thinking: str, attempt: str) -> list[dict]:

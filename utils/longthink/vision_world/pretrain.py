@@ -58,16 +58,28 @@ def vision_model_path(profile: str = "tiny", *, overrides: Mapping[str, Any] | N
 
 
 def build_key(settings: VisionWorldStage, seed: int) -> dict[str, Any]:
-    """What the cached build depends on: every setting, the seed and the reply format's version."""
-    return {"settings": dataclasses.asdict(settings), "seed": seed, "format_version": FORMAT_VERSION}
+    """What the cached build depends on: every setting (defaults included), the seed and the reply format."""
+    return {"settings": hashed_settings(settings), "seed": seed, "format_version": FORMAT_VERSION}
+
+
+def hashed_settings(settings: VisionWorldStage) -> dict[str, Any]:
+    """Every setting of the build, defaults included: a cache key holds them all (``longthink.stages``)."""
+    return dataclasses.asdict(settings)
+
+
+def build_artefact(settings: VisionWorldStage, *, seed: int = 0, root: str | Path | None = None,
+                   progress: bool = True):
+    """The base VLM's cache entry (``longthink.stages.Artefact``: folder, key, build result)."""
+    from longthink.stages import cache_dir, cached_build
+
+    return cached_build(Path(root) if root else cache_dir() / CACHE_NAME, "vlm", build_key(settings, seed),
+                        lambda tmp: pretrain(settings, seed=seed, out_dir=tmp, progress=progress))
 
 
 def build_cached(settings: VisionWorldStage, *, seed: int = 0, root: str | Path | None = None,
                  progress: bool = True) -> Path:
-    from longthink.runs import cache_dir, cached_build
-
-    return cached_build(Path(root) if root else cache_dir() / CACHE_NAME, "vlm", build_key(settings, seed),
-                        lambda tmp: pretrain(settings, seed=seed, out_dir=tmp, progress=progress))
+    """The base VLM's folder: built once (minutes on CPU), then found by its key."""
+    return build_artefact(settings, seed=seed, root=root, progress=progress).dir
 
 
 def build_result(path: str | Path) -> dict[str, Any]:
@@ -206,22 +218,13 @@ def length_groups(examples: Sequence[dict], n_groups: int) -> list[list[dict]]:
 
 
 # --------------------------------------------------------------------------------------------- pretraining
-def lr_factor(step: int, settings: VisionWorldStage) -> float:
-    """Linear warm-up, then cosine down to ``min_lr_ratio``."""
-    if step < settings.warmup_steps:
-        return (step + 1) / settings.warmup_steps
-    span = max(1, settings.max_steps - settings.warmup_steps)
-    progress = min(1.0, (step - settings.warmup_steps) / span)
-    return settings.min_lr_ratio + (1 - settings.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
 def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, progress: bool = True) -> dict[str, Any]:
     """Build tokenizer, processor and model; train ``max_steps``; save into ``out_dir``; return build figures."""
     import torch
     from tqdm.auto import tqdm
 
     from longthink.runs import set_seed
-    from longthink.training import torch_threads
+    from longthink.training import check_trained, cosine_schedule, torch_threads
     from longthink.vision_world.vision_encoder import pretrain_vision_tower
     from longthink.vision_world.vlm import build_processor, build_vision_tokenizer, build_vlm, num_parameters, write_vlm
 
@@ -246,7 +249,8 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
                                  {"params": no_decay, "weight_decay": 0.0}], lr=settings.learning_rate,
                                 betas=(0.9, 0.98))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, settings))
+        sched = cosine_schedule(opt, warmup_steps=settings.warmup_steps, total_steps=settings.max_steps,
+                                min_lr_ratio=settings.min_lr_ratio)
         rng = random.Random(f"vlm-train-{seed}")
         losses: list[float] = []
         kind_losses: dict[str, list[float]] = {}
@@ -280,6 +284,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
                 if progress:
                     print(log[-1], flush=True)
         train_seconds = time.perf_counter() - train_started
+        check_trained("world.vlm", steps=len(losses), loss=sum(losses[-50:]) / max(1, len(losses[-50:])))
         model.eval()
         meta = {
             "train_resolution": settings.train_resolution,

@@ -17,20 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from transformers import Qwen2VLProcessor
-
+from longthink.processors import Qwen2VLImageOnlyProcessor, load_image_only_processor
 from longthink.tokenizer import CHAT_TEMPLATE, IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
 
 META_FILE = "world_vision.json"
-
-
-class Qwen2VLImageOnlyProcessor(Qwen2VLProcessor):
-    """Qwen2-VL's processor without the video processor (which needs torchvision)."""
-
-    def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
-        kwargs.pop("video_processor", None)
-        super().__init__(image_processor=image_processor, tokenizer=tokenizer, video_processor=None,
-                         chat_template=chat_template, **kwargs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +168,7 @@ def build_vlm(tokenizer, arch: VLMArch = VLMArch(), *, seed: int = 0):
 
 def save_vlm(model, processor, path: str | Path, *, meta: dict[str, Any] | None = None) -> Path:
     """Save model + processor (+ ``world_vision.json`` with ``meta``) atomically, like a hub folder."""
-    from longthink.runs import atomic_dir
+    from longthink.files import atomic_dir
 
     path = Path(path)
     with atomic_dir(path) as tmp:
@@ -188,7 +178,7 @@ def save_vlm(model, processor, path: str | Path, *, meta: dict[str, Any] | None 
 
 def write_vlm(model, processor, folder: str | Path, *, meta: dict[str, Any] | None = None) -> Path:
     """Write into an existing (temp) folder, e.g. inside ``cached_build``."""
-    from longthink.runs import atomic_write_json
+    from longthink.files import atomic_write_json
 
     folder = Path(folder)
     model.save_pretrained(str(folder), safe_serialization=True)
@@ -199,14 +189,7 @@ def write_vlm(model, processor, folder: str | Path, *, meta: dict[str, Any] | No
 
 def load_processor(path: str | Path) -> Qwen2VLImageOnlyProcessor:
     """Reload the processor (``AutoProcessor`` would return only the tokenizer without torchvision)."""
-    from transformers import PreTrainedTokenizerFast, Qwen2VLImageProcessorPil
-
-    path = Path(path)
-    if not (path / "tokenizer.json").is_file():
-        raise FileNotFoundError(f"{path} holds no saved processor: tokenizer.json is missing")
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path))
-    image_processor = Qwen2VLImageProcessorPil.from_pretrained(str(path))
-    return Qwen2VLImageOnlyProcessor(image_processor, tokenizer, chat_template=CHAT_TEMPLATE)
+    return load_image_only_processor(path, chat_template=CHAT_TEMPLATE)
 
 
 def load_vlm(path: str | Path, *, dtype: Any = None):

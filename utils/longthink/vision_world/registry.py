@@ -1,0 +1,35 @@
+"""What the vision world offers the papers, registered with the resolver (``world-vision:<name>``).
+
+* models: ``world-vision:base`` (the base VLM: a tiny Qwen2-VL and its image-only processor, built on first use);
+* tools: ``world-vision:scenes`` (scenes, questions, rendering, boxes), ``world-vision:chains`` (the chain teacher).
+"""
+
+from __future__ import annotations
+
+from longthink.resolver import Resolved, provides
+
+
+@provides("world-vision", "base", kind="model")
+def base(*, profile: str, seed: int) -> Resolved:
+    """the vision world's base VLM (stand-in for Qwen2-VL-Instruct / LLaVA-NeXT)"""
+    from longthink.vision_world.pretrain import build_artefact, load_settings
+
+    settings, recipe_seed = load_settings(profile, {"seed": seed})
+    artefact = build_artefact(settings, seed=recipe_seed)
+    return Resolved("world-vision:base", "model", artefact.key, str(artefact.dir), info=dict(artefact.result))
+
+
+@provides("world-vision", "scenes", kind="tool")
+def scenes(*, profile: str, seed: int) -> Resolved:
+    """the scene module: scenes, question kinds, rendering, boxes, IoU"""
+    from longthink.vision_world import scenes as module
+
+    return Resolved("world-vision:scenes", "tool", "scenes-1", loader=lambda: module)
+
+
+@provides("world-vision", "chains", kind="tool")
+def chains(*, profile: str, seed: int) -> Resolved:
+    """the chain teacher in Insight-V's step format"""
+    from longthink.vision_world import chains as module
+
+    return Resolved("world-vision:chains", "tool", "chains-1", loader=lambda: module)

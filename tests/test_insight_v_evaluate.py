@@ -91,4 +91,4 @@ def test_metrics_use_the_issues_keys():
 def test_findings_are_written_from_the_metrics():
     text = results.findings(_metrics())
     assert "0.200" in text and "0.600" in text and "+0.100 over the single model" in text
-    assert "rounds 1-2: 0.620, 0.640" in text and "+0.300" in text
+    assert "rounds 1-2: 0.620, 0.640" in text and "+0.300" in text and "judges the chain" in text

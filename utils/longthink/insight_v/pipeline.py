@@ -378,9 +378,15 @@ def dpo_round(ctx: PaperRun, r: int, questions: dict, policy: dict, summary: dic
             _write_jsonl(tmp / "candidates.jsonl", cands)
             _write_jsonl(tmp / "pairs.jsonl", dpo_lib.record(pairs, questions["by_id"], suffix=reason.reason_suffix))
             rows = dpo_lib.pair_rows(pairs, questions["by_id"], questions["image_fn"], suffix=reason.reason_suffix)
-            result = dpo_lib.train_round(policy=policy["path"], rows=rows, stage=stage_settings, out_dir=tmp,
-                                         seed=ctx.seed + r, freeze_vision=ctx.settings("models").kit.freeze_vision_tower,
-                                         dtype=_dtype(ctx))
+            if rows:
+                result = dpo_lib.train_round(policy=policy["path"], rows=rows, stage=stage_settings, out_dir=tmp,
+                                             seed=ctx.seed + r, dtype=_dtype(ctx),
+                                             freeze_vision=ctx.settings("models").kit.freeze_vision_tower)
+            else:  # every question lacked a contrast: nothing to learn, the policy goes on unchanged
+                import shutil
+
+                shutil.copytree(policy["path"], tmp / "model")
+                result = {"train_loss": None, "steps": 0, "pairs": 0, "history": [], "seconds": 0.0}
         sampled_acc = sum(c["correct"] for c in cands) / max(len(cands), 1)
         return {**result, "pair_counts": counts, "sampled_accuracy": sampled_acc, "round": r}
 

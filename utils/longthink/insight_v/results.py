@@ -72,9 +72,12 @@ def findings(values: dict) -> str:
                      f"({m[f'acc_dpo_round_{rounds[-1]}'] - m['acc_two_agents']:+.3f} after the last round; the paper: "
                      "44.5 -> 47.2).")
     if "summary_acc_on_flawed" in m:
+        gap = m["summary_acc_on_flawed"] - m["chain_acc_on_flawed"]
+        verdict = ("it judges the chain rather than copying it" if gap > 0 else
+                   "it does no better than copying the chain")
         lines.append(f"Given chains with one mistake, the summary agent answers {m['summary_acc_on_flawed']:.3f} "
-                     f"right where the chains' own answers are right {m['chain_acc_on_flawed']:.3f}: it judges the "
-                     f"chain rather than copying it ({m['summary_acc_on_flawed'] - m['chain_acc_on_flawed']:+.3f}).")
+                     f"right where the chains' own answers are right {m['chain_acc_on_flawed']:.3f}: {verdict} "
+                     f"({gap:+.3f}; the paper trains it on flawed chains for this).")
     if "acc_perception_base" in m and "acc_perception_two_agents" in m:
         d = m["acc_perception_two_agents"] - m["acc_perception_base"]
         lines.append(f"Perception questions: base {m['acc_perception_base']:.3f}, two agents "

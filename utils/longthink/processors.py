@@ -29,6 +29,10 @@ def is_image_only_folder(folder: str | Path) -> bool:
     cfg = folder / "tokenizer_config.json"
     if not (folder / "processor_config.json").is_file() or not cfg.is_file():
         return False
+    # a LLaVA-NeXT folder also pairs a processor config with a plain fast tokenizer (Llama 3's)
+    processor_class = json.loads((folder / "processor_config.json").read_text()).get("processor_class")
+    if processor_class not in (None, "Qwen2VLImageOnlyProcessor", "Qwen2VLProcessor"):
+        return False
     return json.loads(cfg.read_text()).get("tokenizer_class", "") in {"PreTrainedTokenizerFast", "TokenizersBackend"}
 
 

@@ -33,3 +33,19 @@ def chains(*, profile: str, seed: int) -> Resolved:
     from longthink.vision_world import chains as module
 
     return Resolved("world-vision:chains", "tool", "chains-1", loader=lambda: module)
+
+
+@provides("world-vision", "general", kind="dataset")
+def general(*, profile: str, seed: int) -> Resolved:
+    """general short-answer rows in the base VLM's own reply format (Insight-V's general SFT data)"""
+    from longthink.vision_world.pretrain import build_artefact, hash_seed, load_settings, sample_tasks
+
+    settings, recipe_seed = load_settings(profile, {"seed": seed})
+    base_key = build_artefact(settings, seed=recipe_seed).key
+
+    def rows() -> list[dict]:
+        examples = sample_tasks(settings, n=2048, seed=hash_seed(recipe_seed, "general"))
+        return [{**ex, "id": f"general-{i}", "example": {**ex, "id": f"general-{i}"}, "reply": ex["answer"]}
+                for i, ex in enumerate(examples)]
+
+    return Resolved("world-vision:general", "dataset", f"general-1-{base_key}", loader=rows)

@@ -156,11 +156,13 @@ def read_rollouts(arm: dict) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------------------------- eval
-def _reward_settings(ctx: PaperRun):
-    from longthink.taco.train import build_judge, reward_settings
+def reward_settings(ctx: PaperRun):
+    """The rewards' settings of this run (pixel bounds, IoU convention, TAC mode, the VQA rule or judge)."""
+    from longthink.taco.train import build_judge
+    from longthink.taco.train import reward_settings as settings_of
 
     kit = ctx.settings("grpo").kit
-    return reward_settings(kit, bounds=training_bounds(ctx), judge=build_judge(kit, profile=ctx.profile))
+    return settings_of(kit, bounds=training_bounds(ctx), judge=build_judge(kit, profile=ctx.profile))
 
 
 def evaluate_model(ctx: PaperRun, data: dict, name: str, path: str, model_input, *, shifts: bool) -> dict[str, Any]:
@@ -171,7 +173,7 @@ def evaluate_model(ctx: PaperRun, data: dict, name: str, path: str, model_input,
 
     ev, dk = ctx.settings("eval").kit, ctx.settings("data").kit
     bounds = training_bounds(ctx)
-    settings = _reward_settings(ctx)
+    settings = reward_settings(ctx)
     gen = dict(max_new_tokens=ev.max_new_tokens, batch_size=ev.batch_size)
 
     def build(tmp: Path) -> dict:
@@ -262,7 +264,26 @@ def metrics(ctx: PaperRun, evaluations: dict[str, dict], arms: dict[str, dict]) 
     uniform = "grpo_tac_rrs" if "grpo_tac_rrs" in arms else next((a for a in arms if not ARMS[a].ads), None)
     if uniform:
         out["taco/zero_std_frac_uniform"] = arms[uniform]["summary"].get("zero_std_frac_after_warmup")
+    out.update(derived(out))
     return {k: float(v) for k, v in out.items() if v is not None}
+
+
+def derived(m: dict[str, float | None]) -> dict[str, float]:
+    """The differences the tiny bars are stated on (expected/tiny/taco.json bounds single keys)."""
+    def diff(a: str, b: str) -> float | None:
+        x, y = m.get(f"taco/{a}"), m.get(f"taco/{b}")
+        return None if x is None or y is None else x - y
+
+    out = {"taco/grpo_gain_rec": diff("rec_acc50_grpo", "rec_acc50_base"),
+           "taco/grpo_gain_vqa": diff("vqa_acc_grpo", "vqa_acc_base"),
+           "taco/taco_minus_grpo_rec": diff("rec_acc50_taco", "rec_acc50_grpo"),
+           "taco/taco_minus_grpo_vqa": diff("vqa_acc_taco", "vqa_acc_grpo"),
+           "taco/consistency_gain": diff("consistency_taco", "consistency_grpo"),
+           "taco/ttrs_gain": diff("acc_shifted_res_ttrs", "acc_shifted_res"),
+           "taco/ads_zero_std_drop": diff("zero_std_frac_uniform", "zero_std_frac_ads")}
+    gains = [g for g in (out["taco/grpo_gain_rec"], out["taco/grpo_gain_vqa"]) if g is not None]
+    out["taco/grpo_gain"] = max(gains) if gains else None
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def ablation_table(evaluations: dict[str, dict], arms: dict[str, dict], factors) -> list[dict[str, Any]]:

@@ -164,3 +164,36 @@ def test_medoid_and_majority():
                "<think></think><answer> blue </answer>"]
     assert ttrs.fuse("vqa", replies, [None] * 3, train_scale_index=0) == 1
     assert ttrs.fuse("rec", replies, [None] * 3, train_scale_index=2) == 2  # nothing readable: training scale
+
+
+# ---------------------------------------------------------------------------------------- the step rule
+LOOK = "a1 lrc a2 . a3 syt a4 . b1 . b2 sbc b3 . b4 . c1 . c2 . c3 . c4 . d1 . d2 . d3 . d4 lgs"
+WALK_RED = ("find red : a1 lrc large red circle : red yes -> yes a3 syt small yellow triangle : red no -> no "
+            "b2 sbc small blue circle : red no -> no d4 lgs large green square : red no -> no .")
+
+
+@pytest.mark.parametrize("think,answer,ok", [
+    (f"{LOOK} {WALK_RED} count 1", "1", True),
+    (f"{LOOK} {WALK_RED} count 2", "2", False),  # the count does not follow from the walk
+    (f"{LOOK} find red : a1 lrc large red circle : red yes -> yes a3 syt small yellow triangle : red no -> no ... so 1",
+     "1", False),  # an elided walk supports nothing
+    (f"{LOOK} {WALK_RED} count 1 find circle : a1 lrc large red circle : circle yes -> yes a3 syt small yellow "
+     "triangle : circle no -> no b2 sbc small blue circle : circle yes -> yes d4 lgs large green square : circle no "
+     "-> no . count 2 1 > 2 -> no", "no", True),
+    (f"{LOOK} {WALK_RED} count 1 find circle : a1 lrc large red circle : circle yes -> yes b2 sbc small blue circle "
+     ": circle yes -> yes . count 2 1 + 2 = 4", "4", False),  # wrong sum
+    (f"{LOOK} find blue circle : a1 lrc large red circle : blue no circle yes -> no b2 sbc small blue circle : "
+     "blue yes circle yes -> yes . so b2 small blue circle", "blue", True),
+    (f"{LOOK} find blue circle : a1 lrc large red circle : blue no circle yes -> no b2 sbc small blue circle : "
+     "blue yes circle yes -> yes . so a1 large red circle", "red", False),  # concludes a cell marked no
+    (f"{LOOK} find b2 : b2 sbc small blue circle . so b2 small blue circle", "circle", True),
+    (f"{LOOK} find circle : a1 lrc large red circle : circle yes -> yes . so a1 large red circle find square : "
+     "a1 lrc large red circle : square no -> no a3 syt small yellow triangle : square no -> no b2 sbc small blue "
+     "circle : square no -> no d4 lgs large green square : square yes -> yes . so d4 large green square a1 left of "
+     "d4 : column 1 4 -> yes", "yes", True),
+    (f"{LOOK} find circle : a1 lrc large red circle : circle yes -> yes . so a1 large red circle right of a1 : "
+     "a3 yes b2 yes d4 yes . count 3", "3", True),
+    ("so 3", "3", False), ("", "3", False), ("count 0", "", False),
+])
+def test_step_rule(think, answer, ok):
+    assert consistency.vqa_supports(think, answer, rule="steps") is ok

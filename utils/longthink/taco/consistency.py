@@ -125,8 +125,123 @@ def supports_last_value(think: str, answer: str) -> bool:
     return bool(clauses) and re.search(rf"(?<![\w]){re.escape(a)}(?![\w])", clauses[-1]) is not None
 
 
+_WALK_LINE = re.compile(r"(?:^|\s)([a-h][1-8])\s+\S+\s+(?:[a-z]+\s+){1,3}:\s+(?:[a-z]+\s+(?:yes|no)\s+)+->\s+(yes|no)\b")
+_READ_LINE = re.compile(r"^find\s+([a-h][1-8])\s+:\s+([a-h][1-8])\s+\S+(?:\s+[a-z]+){1,3}\s+\.?")
+_MARK = re.compile(r"(?:^|\s)([a-h][1-8])\s+(yes|no)\b")
+_COUNT = re.compile(r"^count\s+(\d+)$")
+_COMPARE = re.compile(r"^(\d+)\s+>\s+(\d+)\s+->\s+(yes|no)$")
+_ARITH = re.compile(r"^(\d+)\s+([+-])\s+(\d+)\s+=\s+(-?\d+)$")
+_CONCLUDE = re.compile(r"^so\s+([a-h][1-8])((?:\s+[a-z]+){1,3}?)(?=\s+[a-h][1-8]\s|\s+(?:left|right|above|below)\s|$)")
+_PLACE = re.compile(r"([a-h][1-8])\s+(left of|right of|above|below)\s+([a-h][1-8])\s+:\s+(column|row)\s+(\S+)\s+(\S+)"
+                    r"\s+->\s+(yes|no)$")
+_HOLDS = {"left of": lambda a, b: a < b, "right of": lambda a, b: a > b, "above": lambda a, b: a < b,
+          "below": lambda a, b: a > b}
+_ELIDED = re.compile(r"\.\.\.|…")
+
+
+def _steps(think: str) -> list[str]:
+    """The reasoning after the look, one step per item: walks and reads (``find …``), ``count N``, conclusions
+    (``so …``), comparisons and sums; trailing full stops dropped."""
+    text = " ".join(think.split())
+    if " find " in f" {text}":
+        text = "find " + f" {text}".split(" find ", 1)[1]
+    parts = re.split(r"\s+(?=find\s|count\s+\d|so\s|\d+\s+[>+-]\s+\d)", text)
+    return [p.strip().rstrip(".").strip() for p in parts if p.strip().rstrip(".").strip()]
+
+
+def _yes_marks(step: str) -> int | None:
+    """How many cells a walk (``… -> yes``) or a relation walk (``left of b2 : a1 yes b3 no``) marked yes."""
+    lines = _WALK_LINE.findall(step)
+    if lines:
+        return sum(mark == "yes" for _, mark in lines)
+    if ":" in step:
+        marks = _MARK.findall(step.rsplit(":", 1)[1])
+        if marks:
+            return sum(mark == "yes" for _, mark in marks)
+    return None
+
+
+def _backed(step_before: str, label: str) -> bool:
+    """A conclusion names a cell the step before marked ``yes`` (a walk) or read (``find d1 : d1 …``)."""
+    if any(lab == label and mark == "yes" for lab, mark in _WALK_LINE.findall(step_before)):
+        return True
+    read = _READ_LINE.match(step_before)
+    return bool(read and read.group(1) == read.group(2) == label)
+
+
+def _place_value(v: str, axis: str) -> int | None:
+    if axis == "column":
+        return int(v) if v.isdigit() else None
+    return ord(v) - ord("a") if len(v) == 1 and v.isalpha() else None
+
+
+def supports_by_steps(think: str, answer: str) -> bool:
+    """The tiny world's step rule: every step follows from the one before, and the answer is the last step's value.
+
+    The vision world writes its reasoning in small steps (its reasoning module, reached here only through the text):
+    after the look, a walk ``find <query> : <cell> <code> <words> : <word> yes|no … -> yes|no …`` or a read ``find d1
+    : d1 <code> <words>``, then ``count N``, a conclusion ``so <cell> <words>``, a comparison ``a > b -> yes|no``, a
+    sum ``a + b = c`` / difference ``a - b = c``, or a relation ``b3 left of c1 : column 3 1 -> no``. The answer is
+    supported when every count equals the yes marks of the walk before it, every conclusion names a cell that walk
+    marked yes (or read), comparisons and sums are right for the counts written, a relation is right for the places
+    written, and the answer is the last step's value (a conclusion's cell or one of its words). A chain that elides
+    its walk (``…``) and jumps to ``so 3`` supports nothing: an LLM judge asked "does the reasoning support the
+    answer?" would not accept it either. This is the tiny stand-in for the paper's judge; ``last_value`` (the card's
+    proxy) accepts the elided chain.
+    """
+    a = normalise(answer)
+    steps = _steps(think or "")
+    if not a or not steps or _ELIDED.search(think or ""):
+        return False
+    counts: list[int] = []
+    value: set[str] = set()
+    for i, step in enumerate(steps):
+        before = steps[i - 1] if i else ""
+        if m := _COUNT.match(step):
+            n = int(m.group(1))
+            if _yes_marks(before) != n:
+                return False
+            counts.append(n)
+            value = {str(n)}
+        elif m := _CONCLUDE.match(step):
+            label, words = m.group(1), m.group(2).split()
+            if not _backed(before, label):
+                return False
+            value = {label, *words}
+            rest = step[m.end():].strip()
+            if rest:
+                place = _PLACE.search(rest)
+                relation_marks = _yes_marks(rest)
+                if place:
+                    x, rel, y, axis, u, v, mark = place.groups()
+                    pu, pv = _place_value(u, axis), _place_value(v, axis)
+                    if pu is None or pv is None or (mark == "yes") != _HOLDS[rel](pu, pv):
+                        return False
+                    value = {mark}
+                elif relation_marks is not None:
+                    value = set()  # a relation walk: the count step after it gives the value
+                else:
+                    return False
+        elif m := _COMPARE.match(step):
+            x, y, mark = int(m.group(1)), int(m.group(2)), m.group(3)
+            if counts[-2:] != [x, y] or (mark == "yes") != (x > y):
+                return False
+            value = {mark}
+        elif m := _ARITH.match(step):
+            x, sign, y, z = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+            if counts[-2:] != [x, y] or z != (x + y if sign == "+" else x - y):
+                return False
+            value = {str(z)}
+        elif step.startswith("find"):
+            value = set()
+        else:
+            return False
+    return a in value
+
+
 VQA_RULES: dict[str, Callable[[str, str], bool]] = {
     "last_value": supports_last_value,
+    "steps": supports_by_steps,
 }
 
 

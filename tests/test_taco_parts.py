@@ -197,3 +197,11 @@ WALK_RED = ("find red : a1 lrc large red circle : red yes -> yes a3 syt small ye
 ])
 def test_step_rule(think, answer, ok):
     assert consistency.vqa_supports(think, answer, rule="steps") is ok
+
+
+def test_step_rule_checks_the_restated_words():
+    think = (f"{LOOK} find blue circle : a1 lrc large red circle : blue no circle yes -> no b2 sbc small blue circle : "
+             "blue yes circle yes -> yes . so b2 small red circle")
+    assert not consistency.vqa_supports(think, "red", rule="steps")  # restates b2's words wrongly (probe 4's slip)
+    read = f"{LOOK} find b2 : b2 sbc small blue circle . so b2 small green circle"
+    assert not consistency.vqa_supports(read, "green", rule="steps")

@@ -161,12 +161,19 @@ def _yes_marks(step: str) -> int | None:
     return None
 
 
-def _backed(step_before: str, label: str) -> bool:
-    """A conclusion names a cell the step before marked ``yes`` (a walk) or read (``find d1 : d1 …``)."""
-    if any(lab == label and mark == "yes" for lab, mark in _WALK_LINE.findall(step_before)):
-        return True
+_LINE_WORDS = re.compile(r"(?:^|\s)([a-h][1-8])\s+\S+\s+((?:[a-z]+\s+){0,2}[a-z]+)\s+:\s+(?:[a-z]+\s+(?:yes|no)\s+)+->\s+(yes|no)\b")
+
+
+def _backed(step_before: str, label: str, words: list[str]) -> bool:
+    """A conclusion names a cell the step before marked ``yes`` (a walk) or read (``find d1 : d1 …``), and restates
+    that cell's words as the step wrote them."""
+    for lab, said, mark in _LINE_WORDS.findall(step_before):
+        if lab == label and mark == "yes":
+            return said.split() == words
     read = _READ_LINE.match(step_before)
-    return bool(read and read.group(1) == read.group(2) == label)
+    if read and read.group(1) == read.group(2) == label:
+        return step_before[read.start(2):].split()[2:2 + len(words)] == words
+    return False
 
 
 def _place_value(v: str, axis: str) -> int | None:
@@ -183,7 +190,7 @@ def supports_by_steps(think: str, answer: str) -> bool:
     : d1 <code> <words>``, then ``count N``, a conclusion ``so <cell> <words>``, a comparison ``a > b -> yes|no``, a
     sum ``a + b = c`` / difference ``a - b = c``, or a relation ``b3 left of c1 : column 3 1 -> no``. The answer is
     supported when every count equals the yes marks of the walk before it, every conclusion names a cell that walk
-    marked yes (or read), comparisons and sums are right for the counts written, a relation is right for the places
+    marked yes (or read) and restates its words as written there, comparisons and sums are right for the counts written, a relation is right for the places
     written, and the answer is the last step's value (a conclusion's cell or one of its words). A chain that elides
     its walk (``…``) and jumps to ``so 3`` supports nothing: an LLM judge asked "does the reasoning support the
     answer?" would not accept it either. This is the tiny stand-in for the paper's judge; ``last_value`` (the card's
@@ -205,7 +212,7 @@ def supports_by_steps(think: str, answer: str) -> bool:
             value = {str(n)}
         elif m := _CONCLUDE.match(step):
             label, words = m.group(1), m.group(2).split()
-            if not _backed(before, label):
+            if not _backed(before, label, words):
                 return False
             value = {label, *words}
             rest = step[m.end():].strip()

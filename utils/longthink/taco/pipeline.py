@@ -79,9 +79,15 @@ def prepare_data(ctx: PaperRun) -> dict[str, Any]:
         for factor in kit.shift_factors:
             for split in ("dev", "eval"):
                 splits[shifted_name(split, factor)] = [shifted(r, factor, scenes=scenes) for r in splits[split]]
-        for name, rows in splits.items():
-            if rows:
-                trl_dataset(rows).save_to_disk(str(tmp / name))
+        from datasets.utils.logging import disable_progress_bar, enable_progress_bar
+
+        disable_progress_bar()  # one bar per split would fill the notebook
+        try:
+            for name, rows in splits.items():
+                if rows:
+                    trl_dataset(rows).save_to_disk(str(tmp / name))
+        finally:
+            enable_progress_bar()
         return {"splits": {name: row_summary(rows) for name, rows in splits.items() if rows}}
 
     stage = ctx.stage("data", build, inputs=inputs)

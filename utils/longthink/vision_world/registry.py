@@ -38,14 +38,19 @@ def chains(*, profile: str, seed: int) -> Resolved:
 @provides("world-vision", "general", kind="dataset")
 def general(*, profile: str, seed: int) -> Resolved:
     """general short-answer rows in the base VLM's own reply format (Insight-V's general SFT data)"""
-    from longthink.vision_world.pretrain import build_artefact, hash_seed, load_settings, sample_tasks
+    import random
+
+    from longthink.vision_world.pretrain import build_artefact, draw_example, hash_seed, load_settings
+    from longthink.vision_world.replies import DESCRIBE
 
     settings, recipe_seed = load_settings(profile, {"seed": seed})
     base_key = build_artefact(settings, seed=recipe_seed).key
 
     def rows() -> list[dict]:
-        examples = sample_tasks(settings, n=2048, seed=hash_seed(recipe_seed, "general"))
-        return [{**ex, "id": f"general-{i}", "example": {**ex, "id": f"general-{i}"}, "reply": ex["answer"]}
-                for i, ex in enumerate(examples)]
+        rng = random.Random(hash_seed(recipe_seed, "general"))
+        weights = {k: w for k, w in settings.task_weights.items() if k != DESCRIBE and w > 0}
+        kinds = rng.choices(list(weights), weights=list(weights.values()), k=2048)
+        examples = [draw_example(rng, kind, settings, example_id=f"general-{i}") for i, kind in enumerate(kinds)]
+        return [{**ex, "id": ex["id"], "example": dict(ex)} for ex in examples]
 
-    return Resolved("world-vision:general", "dataset", f"general-1-{base_key}", loader=rows)
+    return Resolved("world-vision:general", "dataset", f"general-2-{base_key}", loader=rows)

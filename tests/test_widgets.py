@@ -90,3 +90,8 @@ def test_static_show_displays_each_setting(monkeypatch):
     Panel(view, SLIDERS, title="t").show("static")
     texts = [s["text/plain"] for s in shown if isinstance(s, dict)]
     assert texts == ["a=1 b=x", "a=3 b=x", "a=1 b=y"]
+
+
+def test_spread_keeps_the_ends():
+    assert widgets.spread([8, 16, 32, 64]) == (8, 32, 64) and widgets.spread([1, 2]) == (1, 2)
+    assert widgets.spread([0, 1, 2, 4, 8], 2) == (0, 8) and widgets.spread([]) == ()

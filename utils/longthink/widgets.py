@@ -65,6 +65,15 @@ class Slider:
         return f"{self.label} {_label(self.options, value)}"
 
 
+def spread(values: Sequence, n: int = 3) -> tuple:
+    """At most ``n`` of ``values``, evenly spaced and always with the first and the last (static fallbacks show a
+    few settings, not a whole sweep)."""
+    values = list(values)
+    if len(values) <= n:
+        return tuple(values)
+    return tuple(values[round(i * (len(values) - 1) / (n - 1))] for i in range(n))
+
+
 def mode() -> str:
     """``live`` in a Jupyter kernel with ipywidgets installed, else ``static`` (and always with
     ``LONGTHINK_WIDGETS=static``)."""

@@ -15,7 +15,7 @@ import html
 from dataclasses import dataclass, replace
 
 from longthink.s1.budget_forcing import ForcedOutput, ForcingSettings, HFBackend, answer_text, chat_prompts
-from longthink.widgets import Panel, Slider, panel
+from longthink.widgets import Panel, Slider, panel, spread
 
 # source -> (background colour, what the legend says); "model" tokens are not marked
 MARKS: dict[str, tuple[str, str]] = {
@@ -58,6 +58,9 @@ class TraceView:
 
     def __str__(self) -> str:
         return f"{self.summary()}\n{self.question}\n{self.output.pieces and self.marked_text() or self.output.text}"
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def _repr_html_(self) -> str:
         spans = []
@@ -113,13 +116,14 @@ class TraceExplorer:
 
     def sliders(self, *, budgets: list[int] | None = None, max_waits: int | None = None) -> list[Slider]:
         """A budget slider (every 4 tokens up to the auto budget, plus ``budgets`` and auto) and a Wait slider (0 to
-        ``max_waits``). The static fallback shows each of ``budgets`` and the most Waits (defaults: the recipe's)."""
+        ``max_waits``). The static fallback shows three of ``budgets`` (smallest, middle, largest) and the most Waits
+        (defaults: the recipe's)."""
         budgets = list(self.budgets) if budgets is None else budgets
         max_waits = self.max_waits if max_waits is None else max_waits
         top = self.max_budget
         steps = sorted({b for b in (budgets or []) if 0 <= b < top} | set(range(0, top, 4)))
         options = tuple([*steps, (AUTO, None)])
-        static = tuple(b for b in (budgets or []) if b in steps)
+        static = spread([b for b in budgets if b in steps])
         return [Slider("budget", "thinking budget", options, None, static=static),
                 Slider("waits", "Waits forced", tuple(range(max_waits + 1)), 0, static=(max_waits,))]
 

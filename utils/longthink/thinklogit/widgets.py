@@ -16,7 +16,7 @@ import html
 from dataclasses import dataclass, field
 
 from longthink.thinklogit.guided import Guidance, Sampler, combine_logits, generate
-from longthink.widgets import Panel, Slider, panel
+from longthink.widgets import Panel, Slider, panel, spread
 
 TOKEN_MARKS: dict[str, tuple[str, str]] = {
     "warmup": ("#e0e0e0", "warm-up: alpha = 0, the target alone"),
@@ -116,6 +116,9 @@ class StepView:
     def __str__(self) -> str:
         return f"{self.sentence()}\n{self.top().to_string()}\n{self.arithmetic().to_string(index=False)}"
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def _repr_html_(self) -> str:
         return (f"<p>{html.escape(self.sentence())}</p><p>after: <code>{html.escape(self.prefix[-120:])}</code></p>"
                 f"<b>top-{self.k} of T, G - B and z</b>{self.top().to_html()}"
@@ -156,6 +159,9 @@ class GuidedView:
     def __str__(self) -> str:
         step = f"\n{self.step}" if self.step is not None else ""
         return f"{self.summary()}\n{self.question}\n{self.marked_text()}{step}"
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def _repr_html_(self) -> str:
         spans = []
@@ -257,13 +263,13 @@ class GuidanceExplorer:
     def sliders(self, *, alphas: list[float] | None = None, warmups: list[int] | None = None,
                 alpha: float = 1.0, warmup: int = 0) -> list[Slider]:
         """alpha from 0 to 3 in quarters (plus ``alphas``) and warm-up 0 to 16 (plus ``warmups``); the static
-        fallback shows ``alphas`` and ``warmups`` (the recipe's sweep)."""
+        fallback shows three of ``alphas`` and two of ``warmups`` (the recipe's sweep), besides the start."""
         alpha_opts = sorted({round(0.25 * i, 2) for i in range(13)} | {float(a) for a in alphas or []} | {alpha})
         warm_opts = sorted(set(range(17)) | {int(w) for w in warmups or []} | {warmup})
         return [Slider("alpha", "alpha", tuple(alpha_opts), float(alpha),
-                       static=tuple(float(a) for a in (alphas or []) if a != alpha)),
+                       static=spread([float(a) for a in alphas or [] if a != alpha])),
                 Slider("warmup", "warm-up tokens", tuple(warm_opts), int(warmup),
-                       static=tuple(int(w) for w in (warmups or []) if w != warmup))]
+                       static=spread([int(w) for w in warmups or [] if w != warmup], 2))]
 
     def show(self, *, alphas: list[float] | None = None, warmups: list[int] | None = None, alpha: float = 1.0,
              warmup: int = 0, display: bool = True) -> Panel:

@@ -108,3 +108,21 @@ def test_the_live_panel_redecodes_when_a_slider_moves(explorer):
     assert panel.current.warmup == 4
     html = panel._output.outputs[-1]["data"]["text/html"]
     assert "warm-up 4" in html and "z = T + alpha (G - B)" in html
+
+
+def test_a_warmup_past_the_output_shows_the_last_step_at_alpha_zero(explorer):
+    step = explorer.step(alpha=3.0, warmup=999)
+    assert step.alpha == 0 and not step.steered and "warm-up" in step.sentence()
+    assert step.step == len(explorer.decode(3.0, 999).tokens) - 1
+
+
+def test_the_telling_question_is_one_where_guidance_changes_the_output(models, explorer):
+    from longthink.thinklogit.guided import Guidance
+    from longthink.thinklogit.widgets import telling_question
+
+    qs = [Question(id=f"q{i}", benchmark="world", question=p, answer="7", prompt=p)
+          for i, p in enumerate(["What is a?", "Question: a = 3 + 4.", "Wait, check: 3 + 4 = 7."])]
+    index = telling_question(models, qs, sampler=SAMPLER, guidance=Guidance(alpha=3.0, warmup=0))
+    view = GuidanceExplorer(models, qs[index], sampler=SAMPLER).decode(alpha=3.0, warmup=0)
+    alone = GuidanceExplorer(models, qs[index], sampler=SAMPLER).decode(alpha=0.0, warmup=0)
+    assert view.tokens != alone.tokens

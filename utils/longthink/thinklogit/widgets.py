@@ -250,12 +250,10 @@ class GuidanceExplorer:
 
     def step(self, alpha: float = 1.0, warmup: int = 0, step: int | None = None) -> StepView:
         """Generated token number ``step`` of the decode under (alpha, warmup), taken apart; None: the step
-        :meth:`decode` shows (the first steered one)."""
+        :meth:`decode` shows (the first steered one; the last token when the warm-up covers them all)."""
         view = self.decode(alpha, warmup)
-        if step is None:
-            if view.step is None:
-                raise ValueError(f"alpha {alpha}, warm-up {warmup}: no generated token had alpha > 0")
-            return view.step
+        if step is None:  # no token past the warm-up: the last one (its sentence says alpha is 0 there)
+            return view.step if view.step is not None else view.steps[-1]
         if not 0 <= step < len(view.steps):
             raise IndexError(f"step {step} is outside the {len(view.steps)} generated tokens")
         return view.steps[step]
@@ -278,13 +276,44 @@ class GuidanceExplorer:
                      title="ThinkLogit on one question: z = T + alpha (G - B)", show=display)
 
 
-def guidance_explorer(ctx, data: dict, models, *, question: int = 0, difficulty: int | None = None) -> GuidanceExplorer:
+def telling_question(models, questions: list, *, sampler: Sampler, guidance: Guidance, settings=None) -> int:
+    """The first question ThinkLogit answers right and the target alone wrong (greedy), else the first on which
+    their outputs differ, else 0: one on which the sliders show something."""
+    from longthink.grading import grade
+    from longthink.thinklogit.systems import extract, score_text
+
+    m, tok = models, models.tokenizer
+    greedy = Sampler(temperature=0.0, top_p=1.0, max_new_tokens=sampler.max_new_tokens,
+                     repeat_limit=sampler.repeat_limit)
+    prompts = [tok(q.prompt, add_special_tokens=False)["input_ids"] for q in questions]
+    common = dict(eos_ids=m.eos_ids, pad_id=tok.pad_token_id, sampler=greedy)
+    alone, _ = generate(m.target, prompts, **common)
+    guided, _ = generate(m.target, prompts, guider=m.guider, base=m.base, guidance=guidance, **common)
+
+    def right(out, q) -> bool:
+        text, _ = score_text(out.token_ids, tok, eos_ids=m.eos_ids,
+                             max_scored_tokens=settings.max_scored_tokens if settings else len(out.token_ids),
+                             truncate_at=list(settings.truncate_at) if settings else [])
+        answer = extract(text, fallback=settings.answer_fallback if settings else "none", benchmark=q.benchmark)
+        return answer is not None and bool(grade(answer, q.answer))
+
+    gains = [i for i, (a, g, q) in enumerate(zip(alone, guided, questions)) if right(g, q) and not right(a, q)]
+    differ = [i for i, (a, g) in enumerate(zip(alone, guided)) if a.token_ids != g.token_ids]
+    return (gains or differ or [0])[0]
+
+
+def guidance_explorer(ctx, data: dict, models, *, question: int | None = None, difficulty: int | None = None,
+                      search: int = 32) -> GuidanceExplorer:
     """A :class:`GuidanceExplorer` on question number ``question`` of the evaluation set (of one ``difficulty`` if
-    given), with the eval stage's decoding length and scoring."""
+    given; None: :func:`telling_question` among the first ``search``), with the eval stage's decoding length,
+    guidance and scoring."""
     ev = ctx.settings("eval").kit
     pool = [q for qs in data["eval"].values() for q in qs if difficulty is None or q.difficulty == difficulty]
+    sampler = Sampler(temperature=0.0, top_p=1.0, max_new_tokens=ev.max_new_tokens, repeat_limit=ev.repeat_limit)
+    if question is None:
+        question = telling_question(models, pool[:search], sampler=sampler,
+                                    guidance=Guidance(alpha=ev.alpha, warmup=ev.warmup), settings=ev)
     if not 0 <= question < len(pool):
         where = "the evaluation set" if difficulty is None else f"difficulty {difficulty} of the evaluation set"
         raise IndexError(f"question {question} is not in {where} ({len(pool)} questions)")
-    sampler = Sampler(temperature=0.0, top_p=1.0, max_new_tokens=ev.max_new_tokens, repeat_limit=ev.repeat_limit)
     return GuidanceExplorer(models, pool[question], sampler=sampler, settings=ev, seed=ctx.seed)

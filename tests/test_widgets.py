@@ -95,3 +95,21 @@ def test_static_show_displays_each_setting(monkeypatch):
 def test_spread_keeps_the_ends():
     assert widgets.spread([8, 16, 32, 64]) == (8, 32, 64) and widgets.spread([1, 2]) == (1, 2)
     assert widgets.spread([0, 1, 2, 4, 8], 2) == (0, 8) and widgets.spread([]) == ()
+
+
+def test_batch_kernels_get_text_progress_bars():
+    """Under papermill a widget progress bar would be saved stuck at 0%: in static mode tqdm.auto draws text."""
+    import subprocess
+    import sys
+
+    code = "\n".join([
+        "import IPython, ipykernel.zmqshell  # what tqdm.auto takes for a Jupyter kernel",
+        "import tqdm.auto, tqdm.notebook",
+        "before = issubclass(tqdm.auto.tqdm, tqdm.notebook.tqdm)",
+        "import longthink",
+        "print(before, issubclass(tqdm.auto.tqdm, tqdm.notebook.tqdm))",
+    ])
+    for value, expected in (("static", ["True", "False"]), ("", ["True", "True"])):
+        env = {"LONGTHINK_WIDGETS": value, "PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        assert out.stdout.split() == expected, out.stderr

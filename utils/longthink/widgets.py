@@ -91,6 +91,28 @@ def mode() -> str:
     return "live" if shell is not None and getattr(shell, "kernel", None) is not None else "static"
 
 
+def text_progress_bars() -> bool:
+    """In static mode, make ``tqdm.auto`` draw text bars (True when it switched them).
+
+    With ipywidgets installed, ``tqdm.auto`` draws its progress bars as widgets in any Jupyter kernel; under
+    papermill such a bar's output is a widget whose state is not saved, so the executed notebook shows a bar stuck at
+    0%. Imported with ``longthink`` (before transformers or datasets import tqdm), this gives batch runs the text
+    bars a terminal shows; in JupyterLab the widget bars stay.
+    """
+    import sys
+
+    if "IPython" not in sys.modules or mode() != "static":
+        return False
+    import tqdm.asyncio
+    import tqdm.auto
+    import tqdm.autonotebook
+    import tqdm.std
+
+    tqdm.autonotebook.tqdm, tqdm.autonotebook.trange = tqdm.std.tqdm, tqdm.std.trange
+    tqdm.auto.tqdm, tqdm.auto.trange = tqdm.asyncio.tqdm, tqdm.asyncio.trange
+    return True
+
+
 def bundle(view) -> dict:
     """A display_data output for ``view`` (its HTML and its text)."""
     data = {"text/plain": str(view)}

@@ -139,9 +139,10 @@ def browser(chromium: str, driver_path: str, profile_dir: Path):
 def parameterised_copy(target: Target, profile: str, seed: int, output_dir: str) -> Path:
     """``notebooks/_look_<notebook>`` with the run's parameters injected (papermill's own parameterisation)."""
     import nbformat
+    from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    nb = nbformat.read(ROOT / "notebooks" / target.notebook, as_version=4)
+    nb = load_notebook_node(str(ROOT / "notebooks" / target.notebook))  # as papermill reads it (cell tags set)
     nb = parameterize_notebook(nb, {"PROFILE": profile, "SEED": seed, "OUTPUT_DIR": output_dir})
     path = ROOT / "notebooks" / f"_look_{target.notebook}"
     nbformat.write(nb, path)

@@ -15,7 +15,8 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED := $(patsubst notebooks/%,$(RUNS)/notebooks/%,$(NOTEBOOKS))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-fast reproduce report doctor list clean clean-venv
+.PHONY: help setup lab test test-fast reproduce report doctor list clean clean-venv
+LAB_ARGS ?=
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-20s\033[0m %s\n", $$1, $$2}'
@@ -27,7 +28,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-setup: $(STAMP) ## create .venv and install longthink with pinned dependencies (once)
+setup: $(STAMP) ## create .venv and install longthink with pinned dependencies, JupyterLab included (once)
+
+# The server's root is the checkout (recipes/, runs/ and docs/ are reachable) and the lab opens on notebooks/.
+# MPLBACKEND=Agg (exported above for batch runs) is dropped, so the kernels draw figures inline. Jupyter refuses
+# to run as root unless told (containers often are root).
+lab: $(STAMP) ## open JupyterLab on notebooks/ (live sliders, exercises); LAB_ARGS="--no-browser --port 8890"
+	env -u MPLBACKEND $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP) ## run the whole test suite (unit tests, recipes, CLI, every notebook with the smoke profile)
 	$(BIN)/python -m pytest -q

@@ -27,6 +27,28 @@ def test_notebook_is_thin_and_clean(name):
     assert nb.cells[0].cell_type == "markdown"
 
 
+def _tagged(nb, tag):
+    return [c for c in nb.cells if c.cell_type == "code" and tag in c.metadata.get("tags", [])]
+
+
+@pytest.mark.parametrize("name,paper", [("s1", "s1"), ("thinklogit", "thinklogit")])
+def test_paper_notebooks_have_live_controls_and_checked_exercises(name, paper):
+    """Issue 15: at least one widget and two exercises per paper notebook, each exercise cell checking a registered
+    exercise of its paper through a stub (the solution stays in the library)."""
+    import re
+
+    from longthink import exercises
+
+    nb = nbformat.read(NOTEBOOKS[name], as_version=4)
+    assert _tagged(nb, "widget"), f"{name}: no cell tagged 'widget'"
+    cells = _tagged(nb, "exercise")
+    checked = [re.search(r'exercises\.check\("([\w.]+)"', c.source) for c in cells]
+    assert len(cells) >= 2 and all(checked), f"{name}: needs two cells tagged 'exercise' calling exercises.check"
+    for cell, match in zip(cells, checked):
+        assert match.group(1) in exercises.names(paper), f"{name}: unknown exercise {match.group(1)!r}"
+        assert f'exercises.stub("{match.group(1)}")' in cell.source and "solution" not in cell.source
+
+
 @pytest.fixture(scope="module")
 def smoke_env(tmp_path_factory, monkeypatch_module):
     cache = tmp_path_factory.mktemp("cache")
@@ -51,6 +73,18 @@ def test_notebook_runs_with_smoke_profile(name, smoke_env):
                if "image/png" in o.get("data", {})]
     if any("plot" in c.source for c in executed.cells if c.cell_type == "code"):
         assert figures, f"{name}: the notebook plots, but no figure reached the executed copy"
+    for i, cell in enumerate(executed.cells):  # every plot says what to look at, in the markdown right after it
+        if cell.cell_type == "code" and any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            assert i + 1 < len(executed.cells) and executed.cells[i + 1].cell_type == "markdown", \
+                f"{name}: the plot of cell {i} is not followed by a markdown cell saying what to look at"
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), \
+        f"{name}: a live widget under papermill (its output would be lost): widgets must fall back to static output"
+    for cell in _tagged(executed, "widget"):
+        assert any("text/html" in o.get("data", {}) for o in cell.outputs), f"{name}: a widget cell showed nothing"
+    for cell in _tagged(executed, "exercise"):
+        text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+        assert "[not attempted yet]" in text, f"{name}: an exercise cell did not report its stub: {text[:200]}"
     paper = paper_of(name)
     metrics = json.loads((smoke_env / "smoke" / paper / "metrics.json").read_text())
     assert metrics["environment"]["profile"] == "smoke"

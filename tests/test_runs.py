@@ -72,6 +72,17 @@ def test_open_paper_validates_overrides_and_sets_the_seed(tmp_path):
         open_paper("quickstart", "smoke", output_dir=tmp_path, overrides={"learning_rate": 1})
 
 
+def test_a_relative_output_dir_is_taken_from_the_repository_root(tmp_path, monkeypatch, repo_root):
+    """JupyterLab starts a notebook's kernel in notebooks/: its runs must still land in <root>/runs/."""
+    (tmp_path / "recipes").symlink_to(repo_root / "recipes", target_is_directory=True)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.setenv("LONGTHINK_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path / "notebooks")
+    ctx = open_paper("quickstart", "smoke", output_dir="runs")
+    assert ctx.run.dir == tmp_path / "runs" / "smoke" / "quickstart" and ctx.run.dir.is_dir()
+    assert not (tmp_path / "notebooks" / "runs").exists()
+
+
 def test_a_stage_keys_on_its_inputs(tmp_path):
     ctx = open_paper("quickstart", "smoke", seed=0, output_dir=tmp_path)
     calls = []

@@ -13,3 +13,8 @@ if _os.environ.get("LONGTHINK_PARENT_PID"):  # a notebook kernel started by `lon
     from longthink.processes import maybe_watch_parent
 
     maybe_watch_parent()
+
+if _os.environ.get("LONGTHINK_WIDGETS") == "static":  # a batch run's kernel: text progress bars, not widgets
+    from longthink.widgets import text_progress_bars
+
+    text_progress_bars()

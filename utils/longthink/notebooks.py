@@ -117,6 +117,7 @@ def run_notebook(
     from longthink.env import kit_environment
     from longthink.processes import PARENT_ENV
     from longthink.runs import Run
+    from longthink.widgets import STATIC_ENV as WIDGETS_ENV
 
     if profile not in PROFILES:
         raise NotebookError(f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
@@ -133,8 +134,9 @@ def run_notebook(
     run = Run(profile, paper_of(name), root=out_dir)
     before = run.read_status().get("run_id")
     final.parent.mkdir(parents=True, exist_ok=True)
-    env = {**kit_environment(profile), PARENT_ENV: str(os.getpid()),
-           "MPLBACKEND": INLINE_BACKEND}  # the kernel inherits these; the backend keeps figures in the notebook
+    # the kernel inherits these: the backend keeps figures in the notebook; widgets show static output
+    env = {**kit_environment(profile), PARENT_ENV: str(os.getpid()), "MPLBACKEND": INLINE_BACKEND,
+           WIDGETS_ENV: "static"}
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update({k: v for k, v in env.items() if k == "MPLBACKEND" or k == PARENT_ENV or k not in os.environ})
     with tempfile.TemporaryDirectory(prefix=f".{final.stem}.", suffix=".tmp", dir=final.parent) as tmp:

@@ -204,11 +204,16 @@ class PaperRun:
 def open_paper(paper: str, profile: str = "tiny", *, seed: int = 0, output_dir: str | os.PathLike = "runs",
                overrides: Mapping[str, Any] | None = None, recipe: str | os.PathLike | None = None) -> PaperRun:
     """Load ``recipes/<paper>.yaml`` under ``profile`` (``--set`` style ``overrides``: ``{"sft.learning_rate": 1e-4}``
-    or ``{"stages.sft.learning_rate": ...}``), set the seed and the environment, open the run folder."""
-    from longthink.config import load_recipe, recipe_path, stage_overrides
+    or ``{"stages.sft.learning_rate": ...}``), set the seed and the environment, open the run folder.
+
+    A relative ``output_dir`` is taken from the repository root, as ``longthink run`` takes it: a notebook opened in
+    JupyterLab runs in ``notebooks/``, and its runs must land in the same ``runs/`` as the command line's."""
+    from longthink.config import load_recipe, recipe_path, repo_root, stage_overrides
     from longthink.env import configure
 
     configure(profile)
+    output_dir = Path(output_dir).expanduser()
+    output_dir = output_dir if output_dir.is_absolute() else repo_root() / output_dir
     loaded = load_recipe(recipe_path(recipe or paper), profile=profile,
                          overrides={"seed": seed, **stage_overrides(overrides or {})})
     set_seed(loaded.seed)

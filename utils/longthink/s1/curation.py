@@ -172,6 +172,18 @@ def trace_lengths(tokenizer, rows: Sequence[dict]) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------------------- diversity
+def rank_weights(lengths: Sequence[int]) -> list[float]:
+    """The draw weight of each question of one domain: 2^-rank, rank 0 = the longest trace (ties: the earlier one).
+
+    The exercise ``s1.diversity`` checks a student's version against this function.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    weights = [0.0] * len(lengths)
+    for rank, i in enumerate(order):
+        weights[i] = 2.0 ** -rank
+    return weights
+
+
 def diversity_sample(rows: Sequence[dict], n: int, *, seed: int, domain_key: str = "domain",
                      length_key: str = "trace_length", weighted: bool = True) -> list[int]:
     """Indices of ``n`` rows: a uniform non-empty domain, then a question with weight 2^-rank by length.
@@ -190,8 +202,8 @@ def diversity_sample(rows: Sequence[dict], n: int, *, seed: int, domain_key: str
     while len(picked) < n:
         domain = rng.choice(sorted(by_domain))
         items = by_domain[domain]
-        if weighted:
-            weights = [2.0 ** -rank for rank in range(len(items))]
+        if weighted:  # items are sorted longest first, so these are 2^0, 2^-1, ... in order
+            weights = rank_weights([rows[i][length_key] for i in items])
             j = rng.choices(range(len(items)), weights=weights, k=1)[0]
         else:
             j = rng.randrange(len(items))

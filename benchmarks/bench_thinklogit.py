@@ -65,10 +65,10 @@ def main(argv=None) -> int:
 
     import torch
 
+    from longthink.env import configure
     from longthink.thinklogit.timing import time_decoding
-    from longthink.training import set_offline_env
 
-    set_offline_env()
+    configure(args.profile)
     torch.set_num_threads(args.threads)
     if args.random:
         vocab = 400
@@ -77,11 +77,12 @@ def main(argv=None) -> int:
         eos, pad, label = [1], 0, f"random target {args.random[0]}, guider {args.random[1]}"
     else:
         target, guider, base, tok, trained = _world_models(args.profile, args.runs)
-        from longthink.text_world.pool import eval_sets
-        from longthink.text_world.pretrain import prompt_text
+        from longthink.resolver import resolve_rows
 
-        question = eval_sets(profile=args.profile, as_rows=True)["by_difficulty"][-1]["question"]
-        prompt = tok(prompt_text(question), add_special_tokens=False)["input_ids"]
+        question = resolve_rows("world:by_difficulty", profile=args.profile)[-1]["question"]
+        prompt = tok.apply_chat_template([{"role": "user", "content": question}], tokenize=False,
+                                         add_generation_prompt=True)
+        prompt = tok(prompt, add_special_tokens=False)["input_ids"]
         eos, pad = [tok.eos_token_id, tok.pad_token_id], tok.pad_token_id
         label = f"world ({args.profile}), guider {'trained' if trained else '= guider base copy'}"
     sizes = {n: sum(p.numel() for p in m.parameters()) for n, m in (("target", target), ("guider", guider))}

@@ -36,3 +36,40 @@ def test_save_is_atomic(tmp_path, tiny_model_dir):
     with pytest.raises(RuntimeError, match="disk full"):
         save_pretrained(model, Broken(), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_truncated_model_file_is_an_error_naming_the_reference(tmp_path, tiny_model_dir):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ModelLoadError, match=f"cannot load model '{broken}'"):
+        load_causal_lm(str(broken))
+
+
+def test_a_stage_model_overwritten_in_place_is_rebuilt_not_loaded(tmp_path, tiny_model_dir):
+    """Same size, other bytes: the stage's checksums catch it before anything loads the model."""
+    import shutil
+
+    from longthink.stages import Stage
+
+    calls = []
+
+    def build(out):
+        calls.append(1)
+        shutil.copytree(tiny_model_dir, out / "model")
+        return {}
+
+    stage = Stage(tmp_path / "sft", "sft", {"lr": 1})
+    stage.run(build)
+    weights = tmp_path / "sft" / "model" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-8:] = b"\x00" * 8
+    weights.write_bytes(bytes(data))
+    again = Stage(tmp_path / "sft", "sft", {"lr": 1})
+    assert again.problems() and "model/model.safetensors" in again.problems()[0]
+    again.run(build)
+    assert len(calls) == 2
+    load_causal_lm(str(tmp_path / "sft" / "model"))  # the rebuilt model loads

@@ -1,87 +1,49 @@
+"""Run folders: metrics committed when a notebook completes, the run status, the one seed, a paper run."""
+
 import json
-import os
 
 import pytest
 
-from longthink.runs import Run, RunError, Stage, atomic_dir, atomic_write_json, cached_build, config_hash, set_seed
+from longthink.runs import Run, RunError, open_paper, set_seed
 
 
-def test_config_hash_is_stable_and_order_free():
-    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
-    assert config_hash({"a": 1}) != config_hash({"a": 2})
-    assert config_hash({"lr": 2.0}) == config_hash({"lr": 2})
-
-
-def test_stage_runs_once_and_skips_when_complete(tmp_path):
-    calls = []
-
-    def build(out):
-        calls.append(1)
-        (out / "data.txt").write_text("hello")
-        return {"n": 3}
-
-    run = Run("smoke", "paper", root=tmp_path)
-    assert run.stage("s", {"x": 1}).run(build) == {"n": 3}
-    assert run.stage("s", {"x": 1}).run(build) == {"n": 3}
-    assert len(calls) == 1
-    assert (tmp_path / "smoke" / "paper" / "s" / "data.txt").read_text() == "hello"
-    run.stage("s", {"x": 2}).run(build)  # new settings: rebuilt
-    assert len(calls) == 2
-
-
-def test_interrupted_stage_leaves_nothing_that_looks_complete(tmp_path):
-    stage = Stage(tmp_path / "s", "s", {"x": 1})
-
-    def crash(out):
-        (out / "half.bin").write_bytes(b"12")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        stage.run(crash)
-    assert not stage.complete
-    assert not stage.dir.exists()
-    assert [p for p in tmp_path.iterdir()] == []  # the temp folder is gone too
-
-
-def test_corrupted_stage_marker_is_reported(tmp_path):
-    stage = Stage(tmp_path / "s", "s", {"x": 1})
-    stage.dir.mkdir()
-    (stage.dir / "stage.json").write_text("{not json")
-    with pytest.raises(RunError, match="corrupted run folder"):
-        stage.complete
-
-
-def test_stage_must_return_a_dict(tmp_path):
-    with pytest.raises(RunError, match="must return a dict"):
-        Stage(tmp_path / "s", "s", {}).run(lambda out: [1, 2])
-    assert not (tmp_path / "s").exists()
-
-
-def test_atomic_dir_replaces_existing(tmp_path):
-    target = tmp_path / "d"
-    target.mkdir()
-    (target / "old").write_text("1")
-    with atomic_dir(target) as tmp:
-        (tmp / "new").write_text("2")
-    assert sorted(os.listdir(target)) == ["new"]
-
-
-def test_cached_build(tmp_path):
-    calls = []
-    first = cached_build(tmp_path, "m", {"size": 1}, lambda out: calls.append(1) or {})
-    second = cached_build(tmp_path, "m", {"size": 1}, lambda out: calls.append(1) or {})
-    assert first == second and len(calls) == 1
-
-
-def test_metrics_are_flat_numbers_with_environment(tmp_path):
+def test_metrics_are_committed_in_one_step_with_environment(tmp_path):
     run = Run("tiny", "s1", root=tmp_path)
+    run.start(seed=3)
     run.record_metrics({"acc": 0.5}, seed=3)
     run.record_metrics({"s1/other": 2})
+    assert not run.metrics_path.exists()  # nothing is committed cell by cell
+    run.finish()
     data = json.loads(run.metrics_path.read_text())
     assert data["metrics"] == {"s1/acc": 0.5, "s1/other": 2}
-    assert data["environment"]["packages"]["torch"].startswith("2.13.0")
+    assert data["environment"]["packages"]["torch"].startswith("2.13.0") and data["environment"]["seed"] == 3
+    assert len(data["fingerprint"]) == 12
+    assert run.read_status()["status"] == "complete"
     with pytest.raises(RunError, match="must be a number"):
         run.record_metrics({"bad": "high"})
+
+
+def test_an_interrupted_run_leaves_the_last_complete_metrics(tmp_path):
+    run = Run("tiny", "world", root=tmp_path)
+    run.start()
+    run.finish({"text_acc": 0.9, "vision_acc": 0.8})
+    first = run.metrics_path.read_text()
+    run.start()
+    run.record_metrics({"text_acc": 0.1})  # the second run records its first half, then stops
+    run.mark_failed("cell 12 failed")
+    assert run.metrics_path.read_text() == first  # no mix of two runs
+    assert run.read_status()["status"] == "failed"
+    run.start()
+    with pytest.raises(RunError, match="no metrics were recorded"):
+        run.finish()
+
+
+def test_corrupted_metrics_file_is_named(tmp_path):
+    run = Run("tiny", "s1", root=tmp_path)
+    run.dir.mkdir(parents=True)
+    run.metrics_path.write_text("{oops")
+    with pytest.raises(RunError, match="metrics.json"):
+        run.read_metrics()
 
 
 def test_set_seed_drives_torch_and_random():
@@ -97,6 +59,38 @@ def test_set_seed_drives_torch_and_random():
         set_seed("7")
 
 
-def test_atomic_write_json_roundtrip(tmp_path):
-    path = atomic_write_json(tmp_path / "x" / "a.json", {"a": 1})
-    assert json.loads(path.read_text()) == {"a": 1}
+def test_open_paper_validates_overrides_and_sets_the_seed(tmp_path):
+    from longthink.config import RecipeError
+
+    ctx = open_paper("quickstart", "smoke", seed=5, output_dir=tmp_path, overrides={"sft.learning_rate": 1e-3})
+    assert ctx.seed == 5 and ctx.recipe.seed == 5
+    assert ctx.settings("sft").trainer["learning_rate"] == 1e-3
+    assert ctx.run.read_status()["status"] == "running"
+    with pytest.raises(RecipeError, match="stages.sft.learning_rate"):
+        open_paper("quickstart", "smoke", output_dir=tmp_path, overrides={"sft.learning_rate": -1})
+    with pytest.raises(RecipeError, match="STAGE.KEY"):
+        open_paper("quickstart", "smoke", output_dir=tmp_path, overrides={"learning_rate": 1})
+
+
+def test_a_relative_output_dir_is_taken_from_the_repository_root(tmp_path, monkeypatch, repo_root):
+    """JupyterLab starts a notebook's kernel in notebooks/: its runs must still land in <root>/runs/."""
+    (tmp_path / "recipes").symlink_to(repo_root / "recipes", target_is_directory=True)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.setenv("LONGTHINK_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path / "notebooks")
+    ctx = open_paper("quickstart", "smoke", output_dir="runs")
+    assert ctx.run.dir == tmp_path / "runs" / "smoke" / "quickstart" and ctx.run.dir.is_dir()
+    assert not (tmp_path / "notebooks" / "runs").exists()
+
+
+def test_a_stage_keys_on_its_inputs(tmp_path):
+    ctx = open_paper("quickstart", "smoke", seed=0, output_dir=tmp_path)
+    calls = []
+    build = lambda out: calls.append(1) or {"ok": True}  # noqa: E731
+    data = ctx.stage("data", build)
+    a = ctx.stage("sft", build, inputs={"data": data})
+    b = ctx.stage("sft", build, inputs={"data": data})
+    assert a.key == b.key and len(calls) == 2
+    other = ctx.stage("data", build, settings={"n": 2})
+    c = ctx.stage("sft", build, inputs={"data": other})
+    assert c.key != a.key and len(calls) == 4

@@ -11,8 +11,8 @@ from longthink.s1.budget_forcing import (
     HFBackend,
     answer_text,
     chat_prompts,
-    make_backend,
 )
+from longthink.s1.backends import make_backend
 
 QUESTIONS = ["Mix 3: a+4,b*3,c-2.", "Tally 1: a+2.", "Drift 7: a-3,b*7,c-1,d*9,e-5."]
 

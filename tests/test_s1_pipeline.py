@@ -70,8 +70,15 @@ def test_recipe_typo_is_named(repo_root):
         load_recipe(repo_root / "recipes" / "s1.yaml", profile="tiny", overrides={"stages.evaluate.budgetz": 3})
 
 
+def _ctx(tmp_path):
+    from longthink.runs import open_paper
+
+    return open_paper("s1", "smoke", output_dir=tmp_path / "runs")
+
+
 def test_diagnose_reads_stored_outputs_and_its_metrics_reach_the_summary(tmp_path):
     from longthink.s1.pipeline import OUTPUTS_FILE, diagnose
+    from longthink.stages import Artefact
 
     q = "Mix 3:a+4,b*3,c-2,d+1."
     right = "<|im_start|>think\na+4:3=7\nb*3:7=1\nc-2:1=9\nd+1:9=0\n<|im_start|>answer\nAnswer: 0"
@@ -80,7 +87,7 @@ def test_diagnose_reads_stored_outputs_and_its_metrics_reach_the_summary(tmp_pat
     outputs = {"k=0": {"texts": [right, short, merged], "correct": [True, False, False]},
                "k=1": {"texts": [right, right, right], "correct": [True, True, True]}}
     (tmp_path / OUTPUTS_FILE).write_text(json.dumps({"questions": [q] * 3, "golds": ["0"] * 3, "outputs": outputs}))
-    d = diagnose({"dir": str(tmp_path)})
+    d = diagnose(_ctx(tmp_path), Artefact("evaluate", "k", dir=tmp_path))
     assert list(d["table"].index) == ["Wait x 0", "Wait x 1"]
     assert d["table"].loc["Wait x 0", ["wrong", "cut_short", "value"]].tolist() == [2, 1, 1]
     assert d["metrics"]["wrong_cut_short_share"] == 0.5 and d["metrics"]["wrong_misread_share"] == 0.0
@@ -91,6 +98,16 @@ def test_diagnose_reads_stored_outputs_and_its_metrics_reach_the_summary(tmp_pat
 
 def test_diagnose_names_an_evaluation_without_stored_outputs(tmp_path):
     from longthink.s1.pipeline import diagnose
+    from longthink.stages import Artefact
 
     with pytest.raises(FileNotFoundError, match="predates stored outputs"):
-        diagnose({"dir": str(tmp_path)})
+        diagnose(_ctx(tmp_path), Artefact("evaluate", "k", dir=tmp_path))
+
+
+def test_wait_findings_are_written_from_the_runs():
+    from longthink.s1.pipeline import wait_findings
+    from longthink.stages import Artefact
+
+    text = wait_findings(Artefact("evaluate", "k", result=EVALUATION))
+    assert "0.350 / 0.360 / 0.370 / 0.390" in text and "stays flat (within 0.03) (+0.040)" not in text
+    assert "rises (+0.040)" in text and "from 40.0 to 72.0 tokens" in text

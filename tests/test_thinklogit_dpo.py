@@ -102,3 +102,21 @@ def test_pairs_per_question_cap_keeps_distinct_pairs():
     assert len({(p["chosen"], p["rejected"]) for p in pairs}) == 3
     pairs, _ = build_pairs(samples, combos=["guider>guider"], max_pairs=100, balance=True, seed=0, per_question=2)
     assert len(pairs) == 2
+
+
+def test_the_private_trl_method_we_override_keeps_its_signature():
+    """``PretokenizedDPOTrainer`` overrides TRL's private ``DPOTrainer._prepare_dataset`` (to skip TRL's
+    tokenization, which would append an EOS to every completion). A TRL upgrade that changes it must fail here, with
+    the signature to adapt to, instead of silently training on differently prepared data."""
+    import inspect
+
+    from trl import DPOTrainer
+
+    from longthink.thinklogit.dpo import _trainer_class
+
+    expected = ["self", "dataset", "processing_class", "args", "dataset_name"]
+    got = list(inspect.signature(DPOTrainer._prepare_dataset).parameters)
+    assert got == expected, (f"TRL's DPOTrainer._prepare_dataset is now {got} (was {expected}): update "
+                             "longthink.thinklogit.dpo._trainer_class to the new signature")
+    ours = list(inspect.signature(_trainer_class()._prepare_dataset).parameters)
+    assert ours == expected

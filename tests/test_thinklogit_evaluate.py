@@ -54,3 +54,16 @@ def test_score_text_truncates(tiny_tokenizer):
     assert text.strip() == "Answer: 7" and n == len(ids)
     text, n = score_text(ids, tok, eos_ids=[tok.eos_token_id], max_scored_tokens=2, truncate_at=[])
     assert n == 2
+
+
+def test_findings_are_written_from_the_metrics():
+    from longthink.thinklogit.pipeline import findings
+
+    values = {"thinklogit/acc_target": 0.5, "thinklogit/acc_thinklogit": 0.65, "thinklogit/acc_thinklogit_dpo": 0.7,
+              "thinklogit/rel_gain_thinklogit": 0.3, "thinklogit/dpo_gain_over_thinklogit": 0.05,
+              "thinklogit/mean_tokens_target": 20.0, "thinklogit/mean_tokens_thinklogit": 31.0,
+              "thinklogit/acc_target_d1": 1.0, "thinklogit/acc_target_d2": 0.0, "thinklogit/acc_thinklogit_d1": 1.0,
+              "thinklogit/acc_thinklogit_d2": 0.3, "thinklogit/acc_thinklogit_dpo_d1": 1.0}
+    text = findings(values)
+    assert "+30.0% relative" in text and "+0.050 (an improvement" in text and "target 20.0, ThinkLogit 31.0" in text
+    assert "By difficulty 1 2: target 1.00 0.00; ThinkLogit 1.00 0.30." in text

@@ -73,3 +73,19 @@ def test_bad_example_names_the_key():
     ex.pop("plan")
     with pytest.raises(KeyError, match="plan"):
         ChainTeacher().chain(ex)
+
+
+def test_first_steps_are_the_base_vlms_look_and_walk():
+    """Data generation, assessment and the reasoning agent share one way of looking: a correct chain's steps,
+    joined, are the full-length <think> of the VLM's reply; its first step is the look, its second a walk."""
+    from longthink.vision_world.look import description
+    from longthink.vision_world.replies import reply, think_of
+    from longthink.vision_world.scenes import Scene
+
+    teacher = ChainTeacher(error_rate=0.0, seed=0)
+    for ex in EXAMPLES:
+        chain = teacher.chain(ex)
+        assert chain.steps[0]["content"] == description(Scene.from_dict(ex["scene"]))
+        assert chain.steps[1]["content"].startswith("find ")
+        body = " ".join(s["content"] for s in chain.steps if s["next_action"] != FINAL)
+        assert body == think_of(reply(ex, style="long"))

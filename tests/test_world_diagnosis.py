@@ -104,3 +104,10 @@ def test_tables_have_one_row_per_run():
     assert list(table.index) == ["Wait x 0", "Wait x 1"]
     assert table.loc["Wait x 0", "cut_short"] == 1 and table.loc["Wait x 1", "wrong"] == 0
     assert list(dg.read_table([Q], texts).columns) == ["operand", "value", "inputs", "n"]
+
+
+def test_read_table_of_outputs_without_a_step_is_empty_with_its_columns():
+    from longthink.text_world.diagnosis import read_table
+
+    table = read_table(["Mix 3:a+4,b*3."], ["no steps at all"])
+    assert list(table.columns) == ["operand", "value", "inputs", "n"] and table.empty

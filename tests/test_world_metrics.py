@@ -1,4 +1,4 @@
-"""Issue 3's bars as a function of recorded metrics, and on runs/tiny/world/metrics.json when it exists."""
+"""The text world's bars (expected/tiny/world.json) as metrics of their own, and on recorded runs when they exist."""
 
 from __future__ import annotations
 
@@ -6,26 +6,44 @@ import json
 
 import pytest
 
-from longthink.text_world.showcase import bar_checks
+from longthink.report import check, read_expected
+from longthink.text_world.showcase import world_metrics
+
+
+class _Result:
+    def __init__(self, accs):
+        self.by_difficulty = dict(enumerate(accs, start=1))
+        self.mean_tokens = 10.0
 
 
 def _metrics(instruct, target, guider, build=300.0):
-    out = {"world/build_seconds": build}
-    for name, accs in (("instruct", instruct), ("target", target), ("guider_base", guider)):
-        out.update({f"world/{name}_acc_d{k}": a for k, a in enumerate(accs, start=1)})
-    return out
+    results = {"instruct": _Result(instruct), "target": _Result(target), "guider_base": _Result(guider)}
+    return world_metrics({"build_seconds": build, "seconds": 1.0}, results)
 
 
-def test_bars_hold_on_a_good_world():
-    checks = bar_checks(_metrics([1.0, 0.9, 0.8, 0.2], [1.0, 0.95, 0.9, 0.2], [0.9, 0.5, 0.3, 0.1]), max_difficulty=4,
-                        build_limit=480)
-    assert len(checks) == 6 and all(checks.values()), checks
+def _text_bars(repo_root):
+    bars = read_expected(repo_root / "expected" / "tiny" / "world.json")["metrics"]
+    return {k: v for k, v in bars.items() if not k.startswith("world/vlm") and "seconds" not in k}
 
 
-def test_bars_catch_each_failure():
-    checks = bar_checks(_metrics([0.8, 0.9, 0.8, 0.6], [1.0, 0.4, 0.9, 0.2], [0.9, 0.5, 0.3, 0.1], build=600),
-                        max_difficulty=4, build_limit=480)
-    assert not any(checks.values()), checks
+def _failures(metrics, bars):
+    return {k: metrics.get(k) for k, spec in bars.items() if k in metrics and check(metrics[k], spec, k) == "FAIL"}
+
+
+def test_comparisons_are_metrics_of_their_own():
+    m = _metrics([1.0, 0.9, 0.8, 0.2], [1.0, 0.95, 0.9, 0.2], [0.9, 0.5, 0.3, 0.1])
+    assert m["world/target_minus_guider_base_min"] == pytest.approx(0.1)
+    assert m["world/instruct_drop"] == pytest.approx(0.8)
+    assert m["world/instruct_max_rise"] == pytest.approx(-0.1)
+
+
+def test_bars_catch_each_failure(repo_root):
+    bars = _text_bars(repo_root)
+    good = _metrics([1.0, 0.9, 0.8, 0.2, 0.1], [1.0, 0.95, 0.9, 0.2, 0.2], [0.9, 0.5, 0.3, 0.1, 0.1])
+    assert not _failures(good, bars)
+    bad = _metrics([0.8, 0.9, 0.8, 0.6, 0.6], [1.0, 0.4, 0.9, 0.2, 0.2], [0.9, 0.5, 0.3, 0.1, 0.1])
+    assert set(_failures(bad, bars)) >= {"world/instruct_acc_d1", "world/instruct_max_rise", "world/instruct_drop",
+                                         "world/target_minus_guider_base_min"}
 
 
 def test_recorded_tiny_world_meets_its_bars(repo_root):
@@ -33,6 +51,4 @@ def test_recorded_tiny_world_meets_its_bars(repo_root):
     if not path.exists():
         pytest.skip("runs/tiny/world/metrics.json not recorded yet (longthink run world --profile tiny)")
     metrics = json.loads(path.read_text())["metrics"]
-    k = max(int(key.rsplit("_d", 1)[1]) for key in metrics if key.startswith("world/instruct_acc_d"))
-    checks = bar_checks(metrics, max_difficulty=k)  # accuracy bars only: timings are benchmarks, not tests
-    assert all(checks.values()), checks
+    assert not _failures(metrics, _text_bars(repo_root))  # accuracy bars only: timings are benchmarks, not tests

@@ -69,8 +69,13 @@ def test_reading_frame_has_every_model_and_position(smoke_world):
     reading = showcase.reading_frame("smoke", n=8, progress=False)
     assert list(reading.columns) == ["guider_base", "instruct", "target"]
     assert set(reading.index) <= {1, 2, 3} and ((reading >= 0) & (reading <= 1)).all().all()
-    metrics = showcase.world_metrics({"build_seconds": 1.0, "seconds": 0.1}, {}, reading)
-    assert metrics["world/target_read_acc_min"] == reading["target"].min()
+    import pandas as pd
+
+    read = pd.DataFrame({"guider_base": [1.0, 0.9], "instruct": [1.0, 1.0], "target": [0.99, 0.97]}, index=[1, 2])
+    metrics = showcase.world_metrics({"build_seconds": 1.0, "seconds": 0.1}, {}, read)
+    assert metrics["world/target_read_acc_min"] == 0.97 and metrics["world/guider_base_read_acc_min"] == 0.9
+    empty = showcase.world_metrics({"build_seconds": 1.0, "seconds": 0.1}, {}, read.iloc[:0])
+    assert not any(k.endswith("read_acc_min") for k in empty)  # nothing read: no figure, never a NaN
 
 
 def test_pretraining_batches_are_short_answers_or_whole_runs():

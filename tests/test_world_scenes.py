@@ -14,13 +14,11 @@ from longthink.vision_world.scenes import (
     Scene,
     SceneError,
     box,
-    describe,
     example_image,
     generate_examples,
     iou,
     make_scene,
     parse_box,
-    parse_description,
     referring_expression,
     render,
 )
@@ -81,13 +79,14 @@ def test_grounding_examples_carry_boxes_that_scale_with_resolution():
         assert iou([2 * v for v in a["box"]], b["box"]) > 0.8
 
 
-def test_describe_round_trips():
+def test_cells_are_named_like_the_description():
     scene = make_scene(random.Random(1), grid=4)
-    cells = parse_description(describe(scene), grid=4)
-    assert len(cells) == 16
-    for obj in scene.objects:
-        assert cells[(obj.row, obj.col)] == obj.name
-    assert parse_description(describe(scene, sep="; "), grid=4) == cells
+    obj = scene.objects[0]
+    assert obj.label == "abcd"[obj.row] + str(obj.col + 1) and obj.where == f"cell {obj.label}"
+    where = generate_examples(3, seed=0, kinds=["where"])
+    assert all(e["answer"] == Scene.from_dict(e["scene"]).at(*e["plan"]["obj"]).label for e in where)
+    at = generate_examples(1, seed=0, kinds=["colour_at"])[0]
+    assert at["question"].startswith("What colour is the object in cell ")
 
 
 def test_parse_box_and_iou():
@@ -104,6 +103,7 @@ def test_parse_box_and_iou():
         (lambda: generate_examples(-1, seed=0), "-1"),
         (lambda: render(make_scene(random.Random(0)), 10), "10"),
         (lambda: make_scene(random.Random(0), grid=1), "grid"),
+        (lambda: make_scene(random.Random(0), grid=9), "grid"),
         (lambda: make_scene(random.Random(0), grid=2, max_objects=9), "max_objects"),
     ],
 )

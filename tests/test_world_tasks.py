@@ -159,3 +159,16 @@ def test_stepwise_run_is_s1s_surface_taken_to_the_end_then_checked():
     assert set(lines[9:-1]) <= {"Wait", "e-5:0=5"} and lines[-1] == "Answer: 5"
     with pytest.raises(ValueError, match="unknown run surface 'merged'"):
         teacher.run_drill(p, random.Random(0), surface="merged")
+
+
+def test_trace_filter():
+    from longthink.text_world.teacher import well_formed_trace
+
+    assert well_formed_trace("a+4:3=7\nWait, a+4:3=7\nb*3:7=1", "1")
+    assert well_formed_trace("a+4:3=7\nWait\na+4:3=7\nb*3:7=1", "1")  # the world's own-line re-check
+    assert not well_formed_trace("a+4:3=7\nWaiting\nb*3:7=1", "1")
+    assert not well_formed_trace("**Step**3 a+4:3=7", "7")
+    assert not well_formed_trace("a+4:3=7\nb*3:7=1\n**", "1")
+    assert not well_formed_trace("a+4:3=7", None)
+    assert well_formed_trace("a+4,b*3:3=1\nc-2:1=9", "9")  # the guider teacher's merged line
+    assert not well_formed_trace("a+4:3=7\n...\nWait\nb*3:7=1", "1")  # a chain cut short

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 import torch
 
+from longthink.vision_world.replies import reply
 from longthink.vision_world.scenes import example_image, generate_examples
 from longthink.vision_world.vlm import (
     VLMArch,
@@ -83,20 +84,19 @@ def test_models_load_vlm_finds_the_image_only_processor(vlm_dir):
 
 
 def _rows(examples, extra):
-    """TRL rows with a structured prompt (question, then an image placeholder that TRL fills with the row's image)."""
-    return [{"images": [example_image(ex)], "prompt": user_message(ex["question"], question_first=True), **extra(ex)}
-            for ex in examples]
+    """TRL rows with a structured prompt (an image placeholder that TRL fills with the row's image, then the question)."""
+    return [{"images": [example_image(ex)], "prompt": user_message(ex["question"]), **extra(ex)} for ex in examples]
 
 
-@pytest.mark.parametrize("question_first", [False, True])
-def test_user_message_order(vlm_dir, question_first):
+def test_user_message_puts_the_image_first_or_none(vlm_dir):
     _, processor = load_vlm(vlm_dir)
-    text = processor.tokenizer.apply_chat_template(user_message("What colour is the circle?",
-                                                                question_first=question_first),
+    text = processor.tokenizer.apply_chat_template(user_message("What colour is the circle?"),
                                                    tokenize=False, add_generation_prompt=True)
     q, image = text.index("What colour is the circle?"), text.index("<|vision_start|><|image_pad|><|vision_end|>")
-    assert (q < image) == question_first
-    assert text.endswith("<|im_start|>assistant\n")
+    assert image < q and text.endswith("<|im_start|>assistant\n")
+    plain = processor.tokenizer.apply_chat_template(user_message("The scene: a1 . Where?", image=False),
+                                                    tokenize=False, add_generation_prompt=True)
+    assert "<|vision_start|>" not in plain and "The scene: a1 . Where?" in plain
 
 
 def test_sft_trainer_runs(vlm_dir, examples, tmp_path):
@@ -104,7 +104,7 @@ def test_sft_trainer_runs(vlm_dir, examples, tmp_path):
     from trl import SFTConfig, SFTTrainer
 
     model, processor = load_vlm(vlm_dir)
-    rows = _rows(examples, extra=lambda ex: {"completion": [{"role": "assistant", "content": ex["answer"]}]})
+    rows = _rows(examples, extra=lambda ex: {"completion": [{"role": "assistant", "content": reply(ex)}]})
     trainer = SFTTrainer(model=model, args=SFTConfig(output_dir=str(tmp_path), max_length=None, **CPU),
                          train_dataset=Dataset.from_list(rows), processing_class=processor)
     trainer.train()
@@ -117,8 +117,8 @@ def test_dpo_trainer_runs(vlm_dir, examples, tmp_path):
     from trl import DPOConfig, DPOTrainer
 
     rows = _rows(examples, extra=lambda ex: {
-        "chosen": [{"role": "assistant", "content": ex["answer"]}],
-        "rejected": [{"role": "assistant", "content": "blue" if ex["answer"] != "blue" else "red"}],
+        "chosen": [{"role": "assistant", "content": reply(ex)}],
+        "rejected": [{"role": "assistant", "content": reply(ex, style="short")[:-20] + " blue </answer>"}],
     })
     _, processor = load_vlm(vlm_dir)
     trainer = DPOTrainer(model=str(vlm_dir), args=DPOConfig(output_dir=str(tmp_path), max_length=None, **CPU),
@@ -131,12 +131,13 @@ def test_grpo_trainer_runs_with_a_reference_model(vlm_dir, examples, tmp_path):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
+    from longthink.vision_world.replies import answer_of
     from longthink.vision_world.scenes import iou, parse_box
 
     def box_reward(completions, box=None, **kwargs):
         out = []
         for completion, gold in zip(completions, box):
-            pred = parse_box(completion[0]["content"])
+            pred = parse_box(answer_of(completion[0]["content"]) or "")
             out.append(0.0 if pred is None or gold is None else iou(pred, gold))
         return out
 
@@ -172,79 +173,128 @@ def test_bad_processor_bounds_and_missing_folder(tmp_path):
 # ------------------------------------------------------------------------------------------ base VLM pretraining
 TINY_STAGE = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
                   intermediate_size=64, vision_depth=1, vision_embed_dim=32, vision_num_heads=2, vocab_size=320,
-                  max_steps=3, batch_size=4, warmup_steps=1, eval_per_kind=3, eval_batch_size=8)
+                  tokenizer_corpus_size=40, max_steps=3, batch_size=4, length_groups=2, warmup_steps=1,
+                  describe_warmup_steps=1, text_warmup_steps=1, vision_steps=2, vision_batch_size=4, eval_per_kind=2,
+                  eval_batch_size=8)
 
 
 def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
     from safetensors.torch import load_file
 
+    from longthink.vision_world.evaluate import evaluate_vlm
+    from longthink.vision_world.pretrain import build_cached, build_result
     from longthink.vision_world.schema import VisionWorldStage
-    from longthink.vision_world.pretrain import build_cached, evaluate_vlm
 
     settings = VisionWorldStage(**TINY_STAGE)
-    a = build_cached(settings, seed=0, root=tmp_path / "a")
-    b = build_cached(settings, seed=0, root=tmp_path / "b")
+    a = build_cached(settings, seed=0, root=tmp_path / "a", progress=False)
+    b = build_cached(settings, seed=0, root=tmp_path / "b", progress=False)
     wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
     stamp = (a / "model.safetensors").stat().st_mtime
     assert build_cached(settings, seed=0, root=tmp_path / "a") == a  # reused, not rebuilt
     assert (a / "model.safetensors").stat().st_mtime == stamp
-    other = build_cached(VisionWorldStage(**TINY_STAGE), seed=1, root=tmp_path / "a")
+    other = build_cached(VisionWorldStage(**TINY_STAGE), seed=1, root=tmp_path / "a", progress=False)
     assert other != a
-    report = evaluate_vlm(a, settings, seed=0, include_multi_step=False)
+    assert read_meta(a)["format_version"] == 2
+    assert [r["phase"] for r in build_result(a)["log"]] == ["main"]  # one log line at the last step
+    report = evaluate_vlm(a, settings, seed=0)
     assert set(report["metrics"]) >= {"world/vlm_build_seconds", "world/vlm_acc_single_step",
                                       "world/vlm_grounding_acc50", "world/vlm_acc_train_resolution",
-                                      "world/vlm_acc_shifted_resolution"}
-    assert all(0.0 <= v <= 1.0 for k, v in report["metrics"].items() if k != "world/vlm_build_seconds")
+                                      "world/vlm_acc_shifted_resolution", "world/vlm_describe_cell_acc",
+                                      "world/vlm_acc_multi_step", "world/vlm_resolution_drop"}
+    assert all(0.0 <= v <= 1.0 for k, v in report["metrics"].items()
+               if k not in ("world/vlm_build_seconds", "world/vlm_resolution_drop"))
     assert set(report["by_resolution"]) == {112, 168, 84}
+    assert sum(sum(row.values()) for row in report["errors"].values()) == 2 * 11
 
 
-def test_referent_probe_points_at_the_named_object_and_skips_descriptions():
+def test_every_setting_enters_the_cache_key():
+    """No exemptions: changing any one setting changes the build's key."""
+    from longthink.runs import config_hash
+    from longthink.vision_world.pretrain import build_key
     from longthink.vision_world.schema import VisionWorldStage
-    from longthink.vision_world.pretrain import CellProbe, ReferentProbe, encode_batch, example_losses, sample_tasks
 
-    settings = VisionWorldStage(**TINY_STAGE, task_weights={"describe": 1, "colour_of": 1, "where": 1})
-    tok = build_vision_tokenizer(vocab_size=320, corpus_size=60)
+    base = VisionWorldStage(**TINY_STAGE)
+    key = config_hash(build_key(base, 0))
+    assert config_hash(build_key(base, 1)) != key
+    for f in dataclasses.fields(VisionWorldStage):
+        value = getattr(base, f.name)
+        if isinstance(value, bool):
+            changed = not value
+        elif isinstance(value, int):
+            changed = value + 28 if "resolution" in f.name else value + 1
+        elif isinstance(value, float):
+            changed = value / 2 + 0.01
+        elif isinstance(value, list):
+            changed = [*value, 224]
+        else:
+            changed = {**value, next(iter(value)): 0.5}
+        assert config_hash(build_key(dataclasses.replace(base, **{f.name: changed}), 0)) != key, f.name
+
+
+def test_training_batches_follow_the_curriculum_and_label_only_replies():
+    import random
+
+    from longthink.vision_world.pretrain import encode_batch, length_groups, phase_of, sample_batch
+    from longthink.vision_world.replies import given_look
+    from longthink.vision_world.schema import VisionWorldStage
+
+    settings = VisionWorldStage(**{**TINY_STAGE, "batch_size": 16, "text_warmup_steps": 2, "describe_warmup_steps": 3,
+                                   "text_share": 0.25})
+    assert [phase_of(s, settings) for s in range(6)] == ["text", "text", "describe", "describe", "describe", "main"]
+    rng = random.Random(0)
+    assert all(ex["text_only"] for ex in sample_batch(rng, 0, settings))
+    main = sample_batch(rng, 5, settings)
+    assert 0 < sum(ex["text_only"] for ex in main) < 16
+    tok = build_vision_tokenizer(vocab_size=320, corpus_size=40)
     processor = build_processor(tok)
-    model = build_vlm(tok, ARCH, seed=0)
-    examples = [e for e in sample_tasks(settings, n=12, seed=0) if e["kind"] != "describe"][:3]
-    examples.append(next(e for e in sample_tasks(settings, n=12, seed=0) if e["kind"] == "describe"))
-    cells = CellProbe(model, grid=4)
-    probe = ReferentProbe(model, grid=4, layer=5)
-    assert probe.layer == ARCH.num_hidden_layers  # clipped to the model's depth
-    batch = encode_batch(processor, examples, question_first=True)
-    rows, counts, states = example_losses(model, batch, hidden_layer=probe.layer)
-    assert rows.shape == (4,) and states.shape[:2] == batch["input_ids"].shape
-    loss, acc = probe.loss(examples, batch["input_ids"], states)
-    assert torch.isfinite(loss) and 0.0 <= acc <= 1.0
-    (loss + cells.loss(examples) + cells.scale_loss(model)).backward()
-    assert probe.head.weight.grad is not None and float(cells.scale_loss(model).detach()) >= 0.0
-    assert probe.loss(examples[-1:], batch["input_ids"][-1:], states[-1:]) is None  # a description names no object
-    cells.remove()
+    groups = length_groups(main, 2)
+    assert sorted(map(id, sum(groups, []))) == sorted(map(id, main)) and len(groups) == 2
+    for group in groups:
+        batch = encode_batch(processor, group, mark_weight=3.0)
+        for ex, labels, weights in zip(group, batch["labels"], batch["weights"]):
+            text = tok.decode(labels[labels != -100].tolist())
+            if ex["text_only"]:  # the look is given: the loss is on the reasoning over it
+                assert text == ex["reply"].split(given_look(ex), 1)[1] + "<|im_end|>"
+            else:
+                assert text == ex["reply"] + "<|im_end|>"
+            marks = torch.isin(labels, torch.tensor(tok.convert_tokens_to_ids([" yes", " no"])))
+            assert torch.all(weights[marks] == 3.0) and torch.all(weights[~marks] == 1.0)
+    n_images = sum(not ex["text_only"] for ex in groups[1])
+    assert int((batch["input_ids"] == processor.image_token_id).sum()) == 16 * n_images
 
 
-def test_pretrain_with_the_grounding_devices_saves_a_plain_model(tmp_path):
-    from longthink.vision_world.schema import VisionWorldStage
-    from longthink.vision_world.pretrain import build_result, pretrain
+def test_scoring_maps_boxes_back_to_the_original_frame():
+    from longthink.vision_world.evaluate import at_resolution, box_to_original, first_error, input_size, score
+    from longthink.vision_world.vlm import set_pixel_bounds
 
-    settings = VisionWorldStage(**{**TINY_STAGE, "max_steps": 2}, question_first=True, vision_scale_weight=1.0,
-                                referent_aux_weight=5.0, readout_aux_weight=1.0, layer_cell_aux_weight=1.0)
-    result = pretrain(settings, seed=0, out_dir=tmp_path, progress=False)
-    assert result["final_referent_probe_acc"] is not None and result["final_readout_loss"] is not None
-    model, _ = load_vlm(tmp_path)
-    assert model.config.get_text_config()._attn_implementation != "eager"  # eager only while training
-    assert not any("head" in k and "lm_head" not in k for k in model.state_dict())  # probes dropped
-    assert build_result(tmp_path) == {}  # result.json is written by build_cached, not by pretrain
-    assert read_meta(tmp_path)["question_first"] is True
+    ex = generate_examples(1, seed=0, kinds=["ground"])[0]
+    ex168 = at_resolution(ex, 168)
+    gold112 = reply(ex)  # the model's box is in the frame it was given: 112 px
+    assert score(ex, gold112, input_side=112) == 1.0
+    assert score(ex168, gold112, input_side=112) == 1.0  # TTRS: resized to 112, mapped back to 168
+    assert score(ex168, gold112, input_side=168) == 0.0  # read as a 168 px box it is in the wrong place
+    assert box_to_original([10, 20, 30, 40], input_side=112, original_side=224) == [20, 40, 60, 80]
+    tok = build_vision_tokenizer(vocab_size=320, corpus_size=10)
+    processor = build_processor(tok)
+    assert input_size(processor, 168) == 168
+    set_pixel_bounds(processor, min_pixels=112 * 112, max_pixels=112 * 112)
+    assert input_size(processor, 168) == 112 and input_size(processor, 84) == 112
+    where = generate_examples(1, seed=0, kinds=["where"])[0]
+    good = reply(where)
+    assert first_error(where, good, right=True) == "right"
+    assert first_error(where, good.replace("<answer> ", "<answer> x"), right=False) == "answer"
+    assert first_error(where, good.split("<answer>")[0], right=False) == "no answer"
+    look_slip = good.replace(" a1 ", " a1 lrc ", 1) if " a1 . " in good else good.replace(" a1 ", " a1 . ", 1)
+    assert first_error(where, look_slip.replace("</answer>", "x</answer>"), right=False) == "look"
 
 
 @pytest.mark.parametrize(
     "change, needle",
     [({"train_resolution": 100}, "train_resolution=100"), ({"task_weights": {"describe": 1, "poems": 1}}, "poems"),
-     ({"shifted_resolutions": [112]}, "112"), ({"max_steps": -1}, "max_steps"),
-     ({"referent_aux_weight": 1.0}, "question_first"),
-     ({"question_first": True, "readout_aux_weight": 1.0}, "referent_aux_weight"),
-     ({"vision_aux_weight": 0.0, "vision_scale_weight": 1.0}, "vision_aux_weight")],
+     ({"text_task_weights": {"describe": 1}}, "describe"), ({"shifted_resolutions": [112]}, "112"),
+     ({"max_steps": -1}, "max_steps"), ({"text_share": 1.5}, "text_share"), ({"grid": 9}, "grid"),
+     ({"max_objects": 40}, "max_objects"), ({"mark_weight": -1.0}, "mark_weight")],
 )
 def test_bad_stage_settings_name_the_value(change, needle):
     from longthink.vision_world.schema import VisionWorldStage
@@ -261,10 +311,59 @@ def test_recipe_loads(profile):
     assert settings.train_resolution % 28 == 0 and isinstance(seed, int)
 
 
-def test_settings_added_later_enter_the_hash_only_when_set():
+def test_walk_diagnostics_check_each_step_against_the_models_own_words():
+    from longthink.vision_world.evaluate import walk_diagnostics
+
+    exs = generate_examples(30, seed=4, kinds=["where", "colour_of", "count_cond"])
+    assert set(walk_diagnostics([reply(e, style="long") for e in exs]).values()) == {1.0}
+    where = next(e for e in exs if e["kind"] == "where")
+    good = reply(where)
+    line = next(t for t in good.split(" find ")[1].split(" -> ")[0:1])  # "<query> : <label> <code> <words> : ..."
+    code = line.split(" : ")[1].split()[1]
+    true_shape = line.split(" : ")[1].split()[4]
+    wrong_shape = next(s for s in ("circle", "square", "triangle") if s != true_shape)
+    slipped = good.replace(f"{code} " + " ".join(line.split(" : ")[1].split()[2:5]),
+                           f"{code} " + " ".join(line.split(" : ")[1].split()[2:4] + [wrong_shape]), 1)
+    diag = walk_diagnostics([slipped])
+    assert diag["expand_shape"] < 1.0 and diag["expand_size"] == 1.0
+
+
+def test_vision_tower_pretraining_learns_cell_targets_and_leaves_a_plain_model(tmp_path):
+    """The ViT stand-in: per-cell targets in reading order, a loss that falls, no extra weights saved."""
+    import random
+
+    from longthink.vision_world.scenes import make_scene
+    from longthink.vision_world.vision_encoder import cell_targets, pretrain_vision_tower
+
+    scene = make_scene(random.Random(2))
+    targets = cell_targets(scene)
+    assert targets.shape == (16, 5)
+    for obj in scene.objects:
+        row = targets[obj.row * 4 + obj.col].tolist()
+        assert row[3:] == [obj.row, obj.col] and all(v > 0 for v in row[:3])
+    assert int((targets[:, 0] == 0).sum()) == 16 - len(scene.objects)
+    tok = build_vision_tokenizer(vocab_size=320, corpus_size=10)
+    processor = build_processor(tok)
+    model = build_vlm(tok, ARCH, seed=0)
+    before = {k: v.clone() for k, v in model.model.visual.state_dict().items()}
+    first = pretrain_vision_tower(model, processor, grid=4, resolution=112, min_objects=3, max_objects=8, steps=1,
+                                  batch_size=8, learning_rate=3e-3, seed=0)
+    later = pretrain_vision_tower(model, processor, grid=4, resolution=112, min_objects=3, max_objects=8, steps=30,
+                                  batch_size=8, learning_rate=3e-3, seed=1)
+    assert later["vision_final_loss"] < first["vision_final_loss"]
+    assert any(not torch.equal(before[k], v) for k, v in model.model.visual.state_dict().items())
+    save_vlm(model, processor, tmp_path / "m")
+    assert set(load_vlm(tmp_path / "m")[0].state_dict()) == set(model.state_dict())
+    with pytest.raises(ValueError, match="one visual token per cell"):
+        pretrain_vision_tower(model, processor, grid=4, resolution=168, min_objects=3, max_objects=8, steps=1,
+                              batch_size=2, learning_rate=1e-3, seed=0)
+
+
+def test_every_setting_enters_the_key_defaults_included():
+    import dataclasses
+
+    from longthink.vision_world.pretrain import hashed_settings
     from longthink.vision_world.schema import VisionWorldStage
-    from longthink.vision_world.pretrain import LATER_SETTINGS, hashed_settings
 
     base = hashed_settings(VisionWorldStage(**TINY_STAGE))
-    assert not set(LATER_SETTINGS) & set(base)  # the builds cached before these settings existed stay valid
-    assert hashed_settings(VisionWorldStage(**TINY_STAGE, question_first=True))["question_first"] is True
+    assert set(base) == {f.name for f in dataclasses.fields(VisionWorldStage)}

@@ -34,7 +34,13 @@ def _profile_arg(parser: argparse.ArgumentParser) -> None:
 def _run_args(parser):
     parser.add_argument("name", help="notebook name, e.g. quickstart, world, s1, thinklogit (see `longthink list`)")
     _profile_arg(parser)
-    parser.add_argument("--seed", type=int, default=None, help="override the notebook's SEED parameter")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="the run's seed (the notebook's SEED), which also picks the world built with it")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                        help="set a notebook parameter, as papermill's -p does (value read as YAML)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.KEY=VALUE",
+                        help="override one recipe setting for this run, e.g. --set sft.learning_rate=1e-4 "
+                             "(validated like the recipe)")
 
 
 def _reproduce_args(parser):
@@ -44,7 +50,20 @@ def _reproduce_args(parser):
 
 @command("run", "execute one notebook through papermill into runs/<profile>/notebooks/", _run_args)
 def cmd_run(args) -> int:
-    out = run_notebook(args.name, profile=args.profile, seed=args.seed, output_dir=args.output_dir)
+    import yaml
+
+    from longthink.config import parse_assignments
+    from longthink.notebooks import validate_overrides
+
+    overrides = parse_assignments(args.overrides)
+    validate_overrides(args.name, args.profile, overrides)
+    parameters = {}
+    for key, value in args.parameter:
+        if not key.isidentifier():
+            raise NotebookError(f"-p {key} {value}: {key!r} is not a notebook parameter name")
+        parameters[key] = yaml.safe_load(value)
+    out = run_notebook(args.name, profile=args.profile, seed=args.seed, output_dir=args.output_dir,
+                       overrides=overrides, extra_parameters=parameters)
     print(f"executed: {out}")
     return 0
 
@@ -69,13 +88,33 @@ def cmd_report(args) -> int:
 
     root = repo_root()
     runs_dir = Path(args.output_dir) if Path(args.output_dir).is_absolute() else root / args.output_dir
-    path, rows = write_report(args.profile, runs_dir=runs_dir, expected_dir=root / "expected")
+    path, rows, states = write_report(args.profile, runs_dir=runs_dir, expected_dir=root / "expected")
     bad = [r for r in rows if r.status in ("FAIL", "missing")]
-    print(f"report: {path} ({len(rows) - len(bad)} rows ok, {len(bad)} failing)")
+    passed = [r for r in rows if r.status == "pass"]
+    records = [r for r in rows if r.status == "record"]
+    failed_runs = {p: note for p, (state, note) in states.items() if state == "failed"}
+    print(f"report: {path} ({len(passed)} checks pass, {len(bad)} fail or missing, {len(records)} records)")
     for row in bad:
-        print(f"  {row.status}: {row.key} = {row.got} (expected {row.expected})")
-    return 1 if bad else 0
+        print(f"  {row.status}: {row.key} = {row.got} (bar {row.expected})")
+    for paper, (state, note) in sorted(states.items()):
+        if state not in ("current", "none"):
+            print(f"  {paper}: {state}: {note}")
+    return 1 if bad or failed_runs else 0
 
+
+@command("clean", "remove temp files and folders that killed runs left under the runs folder and the model cache",
+         _profile_arg)
+def cmd_clean(args) -> int:
+    from longthink.files import remove_leftovers
+    from longthink.stages import cache_dir
+
+    root = repo_root()
+    runs_dir = Path(args.output_dir) if Path(args.output_dir).is_absolute() else root / args.output_dir
+    removed = remove_leftovers(runs_dir) + remove_leftovers(cache_dir())
+    for path in removed:
+        print(f"removed {path}")
+    print(f"clean: {len(removed)} leftover temp file(s) or folder(s) removed")
+    return 0
 
 
 @command("list", "list the notebooks that `longthink run` knows")
@@ -91,7 +130,7 @@ def cmd_doctor(args) -> int:
 
     import torch
 
-    from longthink.runs import cache_dir
+    from longthink.stages import cache_dir
 
     cache = cache_dir()
     probe = cache if cache.exists() else next(p for p in cache.parents if p.exists())
@@ -127,9 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    from longthink.config import RecipeError
+
     try:
         return COMMANDS[args.command][0](args)
-    except NotebookError as exc:
+    except (NotebookError, RecipeError) as exc:
         print(f"longthink {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

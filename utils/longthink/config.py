@@ -4,6 +4,12 @@ A recipe lists stages in order. Each stage names a ``kind``, a dataclass registe
 that declares the kit's own keys. A *trainer* stage (``trainer="sft" | "dpo" | "grpo"``) also accepts every
 field of the matching TRL config class, under TRL's own names (as open-r1's recipes do). Anything else is an
 error that names the file and the key: a typo in a recipe must never be silently ignored.
+
+Values are checked before any work starts, not when a trainer trips over them (``longthink.checks``): every float
+must be finite, a kit field's bounds come from its annotation (``Positive``, ``Fraction``, ...; a plain ``int`` is
+at least 0), TRL fields have the bounds of ``checks.TRAINER_BOUNDS`` and ``lr_scheduler_type`` must name one of
+transformers' schedulers. A duplicated YAML key, an empty stage list or a negative learning rate is a
+``RecipeError`` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -13,13 +19,25 @@ import dataclasses
 import difflib
 import importlib
 import os
-import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from longthink.checks import (  # noqa: F401 (Bounds and the annotations are the schema author's API, re-exported)
+    Bounds,
+    Fraction,
+    NonNegative,
+    NonNegativeFloat,
+    Positive,
+    PositiveFloat,
+    bounds_problem,
+    describe,
+    matches,
+    trainer_value_problem,
+)
 
 PROFILE_DIR = "profiles"
 TOP_LEVEL_KEYS = {"paper": str, "seed": int, "description": str, "stages": dict}
@@ -147,17 +165,34 @@ def recipe_path(name: str | os.PathLike) -> Path:
 
 
 # --------------------------------------------------------------------------------------------------- loading
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (plain YAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` merges; explicit keys may override it
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first given on line {seen[key]})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping; broken YAML, an empty file or a non-mapping raise RecipeError naming the file."""
+    """Read a YAML mapping; broken YAML, a duplicate key, an empty file or a non-mapping raise RecipeError."""
     path = Path(path)
     if not path.is_file():
         raise RecipeError(f"{path}: recipe file not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise RecipeError(f"{path}:{where} broken YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise RecipeError(f"{path}:{where} {'' if 'duplicate key' in str(getattr(exc, 'problem', '')) else 'broken YAML: '}"
+                          f"{getattr(exc, 'problem', exc)}") from exc
     if data is None:
         raise RecipeError(f"{path}: the file is empty")
     if not isinstance(data, dict):
@@ -205,12 +240,53 @@ def apply_override(data: dict, dotted: str, value: Any, source: str) -> None:
         except yaml.YAMLError:
             pass
     parts = dotted.split(".")
+    if len(parts) == 3 and parts[0] == "stages" and parts[1] not in (data.get("stages") or {}):
+        raise RecipeError(f"{source}: override {dotted!r}: no stage {parts[1]!r}; "
+                          f"stages are {list(data.get('stages') or {})}")
     node = data
     for i, part in enumerate(parts[:-1]):
         if not isinstance(node.get(part), dict):
             raise RecipeError(f"{source}: override {dotted!r}: {'.'.join(parts[: i + 1])!r} is not a section")
         node = node[part]
     node[parts[-1]] = value
+
+
+def stage_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``--set`` style overrides for :func:`load_recipe`: ``"sft.learning_rate"`` means ``"stages.sft.learning_rate"``.
+
+    ``"seed"`` and keys already starting with ``stages.`` pass unchanged; anything else must read ``STAGE.KEY``.
+    """
+    out = {}
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not key:
+            raise RecipeError(f"an override key must be a non-empty string, got {key!r}")
+        if key == "seed" or key.startswith("stages."):
+            out[key] = value
+        elif key.count(".") == 1 and all(key.split(".")):
+            out[f"stages.{key}"] = value
+        else:
+            raise RecipeError(f"override {key!r} must read STAGE.KEY (e.g. sft.learning_rate=1e-4)")
+    return out
+
+
+def parse_assignments(items: list[str]) -> dict[str, Any]:
+    """``["sft.learning_rate=1e-4", ...]`` (the CLI's ``--set``) as a dict; values are YAML scalars."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise RecipeError(f"--set {item!r} must read STAGE.KEY=VALUE")
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise RecipeError(f"--set {item!r}: the value is not a YAML scalar ({exc})") from exc
+        if isinstance(parsed, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
+            try:
+                parsed = float(parsed)
+            except ValueError:
+                pass
+        out[key.strip()] = parsed
+    return out
 
 
 def load_recipe(path: str | Path, profile: str | None = None, overrides: Mapping[str, Any] | None = None) -> Recipe:
@@ -235,10 +311,12 @@ def _validate(raw: dict, *, where: str, path: Path, profile: str | None) -> Reci
     for key, value in raw.items():
         if key not in TOP_LEVEL_KEYS:
             raise RecipeError(f"{where}: unknown key {key!r}; allowed top-level keys: {sorted(TOP_LEVEL_KEYS)}")
-        _check_type(value, TOP_LEVEL_KEYS[key], where=where, key=key)
+        _checked(value, TOP_LEVEL_KEYS[key], where=where, key=key)
     for key in ("paper", "seed", "stages"):
         if key not in raw:
             raise RecipeError(f"{where}: missing required key {key!r}")
+    if not raw["stages"]:
+        raise RecipeError(f"{where}: key 'stages' is empty; a recipe lists at least one stage")
     _import_schemas(raw["paper"], raw["stages"])
     stages = {}
     for name, settings in raw["stages"].items():
@@ -268,7 +346,7 @@ def _validate_stage(name: str, settings: dict, *, where: str) -> StageSettings:
         raise RecipeError(f"{where}: stage {name!r}: unknown kind {kind!r}; known kinds: {registered_kinds()}")
     schema = _SCHEMAS[kind]
     kit_fields = {f.name: f for f in dataclasses.fields(schema.cls)}
-    hints = typing.get_type_hints(schema.cls)
+    hints = typing.get_type_hints(schema.cls, include_extras=True)
     trainer_fields = _trainer_fields(schema.trainer)
     kit_values, trainer_values = {}, {}
     for key, value in settings.items():
@@ -276,9 +354,12 @@ def _validate_stage(name: str, settings: dict, *, where: str) -> StageSettings:
             continue
         label = f"stages.{name}.{key}"
         if key in kit_fields:
-            kit_values[key] = _check_type(value, hints[key], where=where, key=label)
+            kit_values[key] = _checked(value, hints[key], where=where, key=label, default_bounds=True)
         elif key in trainer_fields:
-            trainer_values[key] = _check_type(value, trainer_fields[key], where=where, key=label)
+            trainer_values[key] = _checked(value, trainer_fields[key], where=where, key=label)
+            problem = trainer_value_problem(key, trainer_values[key])
+            if problem:
+                raise RecipeError(f"{where}: key {label!r} {problem}")
         else:
             allowed = sorted(kit_fields) + (["<any TRL " + TRAINER_CONFIGS[schema.trainer] + " field>"] if schema.trainer else [])
             close = difflib.get_close_matches(key, [*kit_fields, *trainer_fields], n=1)
@@ -292,7 +373,11 @@ def _validate_stage(name: str, settings: dict, *, where: str) -> StageSettings:
     if missing:
         raise RecipeError(f"{where}: stage {name!r} ({kind}) is missing required value(s): "
                           + ", ".join(f"stages.{name}.{m}" for m in missing))
-    return StageSettings(name, kind, schema.cls(**kit_values), trainer_values, schema.trainer)
+    try:
+        kit = schema.cls(**kit_values)
+    except (ValueError, TypeError) as exc:  # a schema's own cross-field checks (__post_init__)
+        raise RecipeError(f"{where}: stage {name!r} ({kind}): {exc}") from exc
+    return StageSettings(name, kind, kit, trainer_values, schema.trainer)
 
 
 _TRAINER_FIELD_CACHE: dict[str, dict[str, Any]] = {}
@@ -313,65 +398,13 @@ def _trainer_fields(trainer: str | None) -> dict[str, Any]:
     return _TRAINER_FIELD_CACHE[trainer]
 
 
-# ------------------------------------------------------------------------------------------------ type checks
-def _check_type(value: Any, hint: Any, *, where: str, key: str) -> Any:
-    """Return ``value`` (ints widened to float where a float is wanted) or raise RecipeError."""
-    ok, coerced = _matches(value, hint)
+def _checked(value: Any, hint: Any, *, where: str, key: str, default_bounds: bool = False) -> Any:
+    """``value`` checked against its type and bounds (``longthink.checks``); a problem is a RecipeError naming the
+    file and the key."""
+    ok, coerced = matches(value, hint)
     if not ok:
-        raise RecipeError(f"{where}: key {key!r} expects {_describe(hint)}, got {value!r} ({type(value).__name__})")
+        raise RecipeError(f"{where}: key {key!r} expects {describe(hint)}, got {value!r} ({type(value).__name__})")
+    problem = bounds_problem(coerced, hint, default_bounds=default_bounds)
+    if problem:
+        raise RecipeError(f"{where}: key {key!r} {problem}")
     return coerced
-
-
-def _matches(value: Any, hint: Any) -> tuple[bool, Any]:
-    if hint is Any or hint is object:
-        return True, value
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        for arg in args:
-            ok, coerced = _matches(value, arg)
-            if ok:
-                return True, coerced
-        return False, value
-    if origin is typing.Literal:
-        return value in args, value
-    if hint is type(None):
-        return value is None, value
-    if hint is float:
-        if isinstance(value, bool):
-            return False, value
-        if isinstance(value, (int, float)):
-            return True, float(value)
-        if isinstance(value, str):  # YAML reads 1e-5 (no dot) as a string
-            try:
-                return True, float(value)
-            except ValueError:
-                return False, value
-        return False, value
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if hint is bool:
-        return isinstance(value, bool), value
-    if hint is str:
-        return isinstance(value, str), value
-    if origin in (list, tuple) or hint in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            return False, value
-        if args and args[-1] is not Ellipsis:
-            results = [_matches(v, args[0]) for v in value] if origin is list else None
-            if results is not None:
-                return all(ok for ok, _ in results), [c for _, c in results]
-        return True, list(value)
-    if origin is dict or hint is dict:
-        return isinstance(value, dict), value
-    if isinstance(hint, type):
-        if issubclass(hint, str) and isinstance(value, str):  # str enums in TRL configs
-            return True, value
-        return isinstance(value, hint), value
-    return True, value  # an annotation we cannot check (e.g. a callable): TRL validates it
-
-
-def _describe(hint: Any) -> str:
-    if isinstance(hint, type):
-        return hint.__name__
-    return str(hint).replace("typing.", "")

@@ -66,19 +66,3 @@ def evaluate(model, tokenizer, dataset, *, max_new_tokens: int = 48, batch_size:
         mean_tokens=sum(gen.num_tokens) / len(gen.num_tokens),
         rows=out_rows,
     )
-
-
-def evaluate_world_model(name: str, profile: str = "tiny", *, split: str = "by_difficulty",
-                         progress: bool = False) -> EvalResult:
-    """Accuracy of world model ``name`` on the world's ``by_difficulty`` (or ``hard``) evaluation set."""
-    from longthink.text_world.models import load_world_model
-    from longthink.text_world.pool import eval_sets
-    from longthink.text_world.settings import world_settings
-
-    sets = eval_sets(profile=profile)
-    if split not in sets:
-        raise ValueError(f"unknown evaluation split {split!r}; known: {sorted(sets)}")
-    ev = world_settings(profile).stage("eval").kit
-    model, tokenizer = load_world_model(name, profile)
-    return evaluate(model, tokenizer, sets[split], max_new_tokens=ev.max_new_tokens, batch_size=ev.batch_size,
-                    progress=progress)

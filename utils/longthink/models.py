@@ -1,8 +1,9 @@
-"""One way to get a model with its tokenizer or processor: a local folder, a hub id, or a ``world:<name>`` ref.
+"""One way to get a model with its tokenizer or processor: a world reference, a hub id, or a local folder.
 
-``world:<name>`` resolves to a folder of the tiny world, built on first use and cached by config hash (the tiny
-and smoke profiles). A hub id is loaded with ``from_pretrained`` as the paper profile expects. Either way the
-weights are safetensors only and ``trust_remote_code`` stays off.
+References go through the resolver (``longthink.resolver``): ``world:instruct`` and ``world-vision:base`` become
+cached folders of the tiny worlds (built on first use for the given profile and seed); a hub id is loaded with
+``from_pretrained`` as the paper profile expects. Either way the weights are safetensors only and
+``trust_remote_code`` stays off, and a model that cannot be loaded is an error that names the reference.
 """
 
 from __future__ import annotations
@@ -11,29 +12,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from longthink.runs import atomic_dir
-
-WORLD_PREFIX = "world:"
-WORLD_VISION_PREFIX = "world-vision:"
+from longthink.files import atomic_dir
 
 
 class ModelLoadError(RuntimeError):
     """A model reference cannot be resolved or loaded; the message names the reference."""
 
 
-def resolve_model(ref: str, profile: str | None = None) -> str:
-    """Map ``world:<name>`` to its cached folder; return hub ids and local paths unchanged."""
+def resolve_model(ref: str, profile: str | None = None, seed: int = 0) -> str:
+    """The folder or hub id behind ``ref`` (a world model is built on first use)."""
+    from longthink.resolver import ResolveError, resolve_path
+
     if not isinstance(ref, str) or not ref.strip():
         raise ModelLoadError(f"a model reference must be a non-empty string, got {ref!r}")
-    if ref.startswith(WORLD_PREFIX):
-        from longthink.text_world.models import world_model_path
-
-        return str(world_model_path(ref[len(WORLD_PREFIX) :], profile or "tiny"))
-    if ref.startswith(WORLD_VISION_PREFIX):
-        from longthink.vision_world.pretrain import vision_model_path
-
-        return str(vision_model_path(profile or "tiny"))
-    return ref
+    try:
+        return resolve_path(ref, profile=profile or "tiny", seed=seed)
+    except ResolveError as exc:
+        raise ModelLoadError(str(exc)) from exc
 
 
 def _check_source(path_or_id: str) -> None:
@@ -48,7 +43,7 @@ def _check_source(path_or_id: str) -> None:
         raise ModelLoadError(f"{folder} is not a saved model: config.json is missing")
 
 
-def _is_world_tokenizer(folder: Path) -> bool:
+def _is_plain_fast_tokenizer(folder: Path) -> bool:
     cfg = folder / "tokenizer_config.json"
     if not cfg.is_file():
         return False
@@ -57,55 +52,67 @@ def _is_world_tokenizer(folder: Path) -> bool:
 
 
 def load_tokenizer(path_or_id: str):
-    """The saved tokenizer; world tokenizers bypass AutoTokenizer (it would pick Qwen2Tokenizer for qwen2)."""
+    """The saved tokenizer; plain fast tokenizers (the worlds') bypass AutoTokenizer, which would pick
+    ``Qwen2Tokenizer`` for a ``qwen2`` config and its different pre-tokenizer (notes/trl-transformers.md §4)."""
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     folder = Path(path_or_id).expanduser()
-    if folder.is_dir() and _is_world_tokenizer(folder):
+    if folder.is_dir() and _is_plain_fast_tokenizer(folder):
         return PreTrainedTokenizerFast.from_pretrained(str(folder))
     return AutoTokenizer.from_pretrained(path_or_id, trust_remote_code=False)
 
 
-def load_causal_lm(ref: str, *, profile: str | None = None, dtype: Any = None, device: str | None = None):
+def _load_error(ref: str, path: str, exc: Exception) -> ModelLoadError:
+    return ModelLoadError(f"cannot load model {ref!r} (resolved to {path}): {type(exc).__name__}: {exc}")
+
+
+def _load_errors() -> tuple[type[Exception], ...]:
+    """What a damaged or missing model folder raises (a cut safetensors file: ``SafetensorError``)."""
+    from safetensors import SafetensorError
+
+    return (OSError, ValueError, RuntimeError, SafetensorError)
+
+
+def load_causal_lm(ref: str, *, profile: str | None = None, seed: int = 0, dtype: Any = None,
+                   device: str | None = None):
     """``(model, tokenizer)`` for a causal LM; the model is in eval mode."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    path = resolve_model(ref, profile)
+    path = resolve_model(ref, profile, seed)
     _check_source(path)
     try:
         model = AutoModelForCausalLM.from_pretrained(
             path, dtype=dtype or torch.float32, use_safetensors=True, trust_remote_code=False
         )
         tokenizer = load_tokenizer(path)
-    except OSError as exc:
-        raise ModelLoadError(f"cannot load model {ref!r} (resolved to {path}): {exc}") from exc
+    except _load_errors() as exc:
+        raise _load_error(ref, path, exc) from exc
     if device:
         model.to(device)
     model.eval()
     return model, tokenizer
 
 
-def load_vlm(ref: str, *, profile: str | None = None, dtype: Any = None, device: str | None = None):
-    """``(model, processor)`` for an image-text-to-text model (the world VLM or a hub Qwen2/2.5-VL)."""
+def load_vlm(ref: str, *, profile: str | None = None, seed: int = 0, dtype: Any = None, device: str | None = None):
+    """``(model, processor)`` for an image-text-to-text model (the world VLM or a hub Qwen2/2.5-VL, LLaVA-NeXT)."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    path = resolve_model(ref, profile)
+    from longthink.processors import is_image_only_folder, load_image_only_processor
+
+    path = resolve_model(ref, profile, seed)
     _check_source(path)
     try:
         model = AutoModelForImageTextToText.from_pretrained(
             path, dtype=dtype or torch.float32, use_safetensors=True, trust_remote_code=False
         )
-        folder = Path(path)
-        if folder.is_dir() and (folder / "processor_config.json").exists() and _is_world_tokenizer(folder):
-            from longthink.vision_world.vlm import load_processor  # the image-only Qwen2-VL processor (no torchvision)
-
-            processor = load_processor(folder)
+        if Path(path).is_dir() and is_image_only_folder(Path(path)):
+            processor = load_image_only_processor(path)
         else:
             processor = AutoProcessor.from_pretrained(path, trust_remote_code=False)
-    except OSError as exc:
-        raise ModelLoadError(f"cannot load VLM {ref!r} (resolved to {path}): {exc}") from exc
+    except _load_errors() as exc:
+        raise _load_error(ref, path, exc) from exc
     if device:
         model.to(device)
     model.eval()

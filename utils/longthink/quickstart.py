@@ -7,35 +7,38 @@ a task small enough to finish on any laptop.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from longthink.config import StageSettings, stage_schema
-from longthink.runs import Run, set_seed
+from longthink.config import Bounds, Positive, StageSettings, stage_schema
+from longthink.runs import PaperRun, open_paper, set_seed
+from longthink.stages import Artefact
 
 
 @stage_schema("quickstart.data")
 @dataclass
 class DataStage:
-    n_train: int = 512
-    n_eval: int = 64
-    max_operand: int = 9
+    n_train: Positive = 512
+    n_eval: Positive = 64
+    max_operand: Positive = 9
 
 
 @stage_schema("quickstart.sft", trainer="sft")
 @dataclass
 class SFTStage:
-    hidden_size: int = 64
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 4
-    vocab_size: int = 320
+    hidden_size: Positive = 64
+    num_hidden_layers: Positive = 2
+    num_attention_heads: Positive = 4
+    vocab_size: Annotated[int, Bounds(lo=300)] = 320
 
 
 @stage_schema("quickstart.eval")
 @dataclass
 class EvalStage:
-    max_new_tokens: int = 12
+    max_new_tokens: Positive = 12
 
 
 def make_examples(n: int, *, seed: int, max_operand: int) -> list[dict]:
@@ -54,12 +57,27 @@ def make_examples(n: int, *, seed: int, max_operand: int) -> list[dict]:
     return rows
 
 
-def build_data(stage: StageSettings, *, seed: int) -> dict[str, list[dict]]:
-    kit = stage.kit
-    return {
-        "train": make_examples(kit.n_train, seed=seed, max_operand=kit.max_operand),
-        "eval": make_examples(kit.n_eval, seed=seed + 1, max_operand=kit.max_operand),
-    }
+def setup(profile: str = "tiny", *, seed: int = 0, output_dir: str = "runs", overrides: dict | None = None) -> PaperRun:
+    """Open a quickstart run: ``recipes/quickstart.yaml`` under ``profile``, the seed set, the run folder ready."""
+    return open_paper("quickstart", profile, seed=seed, output_dir=output_dir, overrides=overrides)
+
+
+def build_data(ctx: PaperRun) -> Artefact:
+    """The train and eval examples (stage ``data``: ``train.jsonl``, ``eval.jsonl``)."""
+    kit = ctx.settings("data").kit
+
+    def build(tmp: Path) -> dict:
+        sets = {"train": make_examples(kit.n_train, seed=ctx.seed, max_operand=kit.max_operand),
+                "eval": make_examples(kit.n_eval, seed=ctx.seed + 1, max_operand=kit.max_operand)}
+        for name, rows in sets.items():
+            (tmp / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return {name: len(rows) for name, rows in sets.items()}
+
+    return ctx.stage("data", build)
+
+
+def read_examples(data: Artefact, split: str) -> list[dict]:
+    return [json.loads(line) for line in data.path(f"{split}.jsonl").read_text().splitlines() if line.strip()]
 
 
 def build_model(stage: StageSettings, corpus: list[str]):
@@ -79,43 +97,46 @@ def build_model(stage: StageSettings, corpus: list[str]):
     return Qwen2ForCausalLM(config), tokenizer
 
 
-def train(run: Run, stage: StageSettings, data: dict[str, list[dict]], *, seed: int) -> Path:
-    """SFT with TRL (loss on the completion only); the stage folder holds the saved model."""
+def train(ctx: PaperRun, data: Artefact) -> Artefact:
+    """SFT with TRL (loss on the completion only); the stage folder holds the saved model in ``model/``."""
     from datasets import Dataset
     from trl import SFTTrainer
 
     from longthink.models import save_pretrained
-    from longthink.training import trainer_config
+    from longthink.training import check_trained, trainer_config
+
+    stage = ctx.settings("sft")
 
     def fit(out: Path) -> dict:
-        set_seed(seed)
-        corpus = [r["prompt"][0]["content"] + " " + r["completion"][0]["content"] for r in data["train"]]
+        set_seed(ctx.seed)
+        rows = read_examples(data, "train")
+        corpus = [r["prompt"][0]["content"] + " " + r["completion"][0]["content"] for r in rows]
         model, tokenizer = build_model(stage, corpus)
-        train_ds = Dataset.from_list([{k: r[k] for k in ("prompt", "completion")} for r in data["train"]])
-        args = trainer_config(stage, out / "trainer", seed=seed)
+        train_ds = Dataset.from_list([{k: r[k] for k in ("prompt", "completion")} for r in rows])
+        args = trainer_config(stage, out / "trainer", seed=ctx.seed)
         trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer)
         result = trainer.train()
+        check_trained(stage.name, steps=result.global_step, loss=result.training_loss)
         save_pretrained(model, tokenizer, out / "model")
         return {"train_loss": result.training_loss, "steps": result.global_step}
 
-    stage_run = run.stage(stage.name, {"settings": stage.as_dict(), "seed": seed, "n_train": len(data["train"])})
-    stage_run.run(fit)
-    return stage_run.dir / "model"
+    return ctx.stage("sft", fit, inputs={"data": data})
 
 
-def evaluate(model_dir: str | Path, rows: list[dict], stage: StageSettings) -> dict:
+def evaluate(ctx: PaperRun, model: Artefact, data: Artefact) -> dict:
     """Greedy answers graded by ``longthink.grading.grade``; returns accuracy and a few samples."""
     import torch
 
     from longthink.grading import grade
     from longthink.models import load_causal_lm
 
-    model, tokenizer = load_causal_lm(str(model_dir))
+    rows = read_examples(data, "eval")
+    lm, tokenizer = load_causal_lm(str(model.path("model")))
     prompts = [tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in rows]
     batch = tokenizer(prompts, return_tensors="pt", padding=True)
     with torch.no_grad():
-        out = model.generate(**batch, max_new_tokens=stage.kit.max_new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id)
+        out = lm.generate(**batch, max_new_tokens=ctx.settings("eval").kit.max_new_tokens, do_sample=False,
+                          pad_token_id=tokenizer.pad_token_id)
     texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
     correct = [grade(t, r["answer"]) for t, r in zip(texts, rows)]
     samples = [{"question": r["prompt"][0]["content"], "output": t, "gold": r["answer"], "correct": c}

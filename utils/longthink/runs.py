@@ -1,104 +1,42 @@
-"""Run folders, caching by config hash, atomic writes, metrics and the one seed.
+"""A paper's run: ``runs/<profile>/<paper>/``, its stages, its metrics, its status, and the one seed.
 
-Every stage writes into ``runs/<profile>/<paper>/<stage>/``. A stage folder is complete when it holds
-``stage.json`` whose ``hash`` matches the stage's settings; the folder is built in a sibling temp folder and
-renamed into place only when the stage function returns, so an interrupted run never leaves a folder that
-looks complete. The same mechanism caches the tiny world's models under ``$LONGTHINK_CACHE``.
+:func:`open_paper` is where every paper notebook starts: it loads the paper's recipe under the profile (with the
+run's seed and any ``--set`` overrides, validated), sets the seed, and returns a :class:`PaperRun` whose
+``stage(...)`` builds or loads a stage keyed on its settings and declared inputs (``longthink.stages``) and whose
+``resolve(...)`` reaches a world model or data set of *the same seed* (``longthink.resolver``).
+
+Metrics are committed when a notebook completes, never cell by cell: ``record_metrics`` collects a run's numbers in
+a pending file, ``finish`` writes ``metrics.json`` in one atomic step (numbers, environment, the source fingerprint)
+and marks the run complete in ``status.json``. An interrupted run leaves the last complete ``metrics.json`` as it
+was; the notebook runner marks the failure in ``status.json``, and the report flags it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import platform
 import random
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
+import time
+import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-STAGE_FILE = "stage.json"
-RESULT_FILE = "result.json"
+from longthink.files import atomic_write_json
+from longthink.stages import Artefact, Stage, StageError, cache_dir, config_hash  # noqa: F401 (re-exported)
+
 METRICS_FILE = "metrics.json"
+PENDING_FILE = ".metrics.pending.json"
+STATUS_FILE = "status.json"
+KEY_PLOT = "key_plot.png"  # a paper's key plot, shown beside its table in REPORT.md
 
 
 class RunError(RuntimeError):
-    """A run folder is corrupted or a stage produced something that cannot be stored."""
-
-
-# ----------------------------------------------------------------------------------------------------- hashing
-def _canonical(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _canonical(dataclasses.asdict(obj))
-    if isinstance(obj, Mapping):
-        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(obj, (list, tuple)):
-        return [_canonical(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, float) and obj.is_integer():
-        return int(obj)  # 1e-5 and 0.00001 hash alike; 2.0 and 2 too
-    return obj
-
-
-def config_hash(obj: Any, length: int = 12) -> str:
-    """A short, stable hash of a settings object (dicts, lists, dataclasses, scalars)."""
-    text = json.dumps(_canonical(obj), sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
-
-
-# ----------------------------------------------------------------------------------------------- atomic writes
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to a temp file beside ``path``, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "item"):  # numpy / torch scalars
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot store a {type(obj).__name__} in JSON")
-
-
-@contextlib.contextmanager
-def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp folder beside ``final``; on success it replaces ``final``, on error it is removed."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if final.exists():
-        trash = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, trash)
-        os.replace(tmp, final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, final)
+    """A run folder is corrupted or a metric cannot be stored; the message names the file."""
 
 
 # ----------------------------------------------------------------------------------------------------- seeding
@@ -115,93 +53,47 @@ def set_seed(seed: int) -> None:
     os.environ["PYTHONHASHSEED"] = str(seed)
 
 
-# ------------------------------------------------------------------------------------------------------ stages
-class Stage:
-    """One stage's folder: complete when ``stage.json`` carries the hash of the current settings."""
-
-    def __init__(self, path: Path, name: str, settings: Any):
-        self.dir = Path(path)
-        self.name = name
-        self.settings = _canonical(settings)
-        self.hash = config_hash(self.settings)
-
-    def _record(self) -> dict | None:
-        marker = self.dir / STAGE_FILE
-        if not marker.exists():
-            return None
-        try:
-            return json.loads(marker.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RunError(
-                f"corrupted run folder {self.dir}: {STAGE_FILE} is not valid JSON ({exc}); "
-                f"delete the folder to rebuild the stage"
-            ) from exc
-
-    @property
-    def complete(self) -> bool:
-        record = self._record()
-        return record is not None and record.get("hash") == self.hash
-
-    def result(self) -> dict:
-        """The stored result of a complete stage."""
-        if not self.complete:
-            raise RunError(f"stage {self.name!r} in {self.dir} is not complete for hash {self.hash}")
-        path = self.dir / RESULT_FILE
-        try:
-            return json.loads(path.read_text()) if path.exists() else {}
-        except json.JSONDecodeError as exc:
-            raise RunError(f"corrupted run folder {self.dir}: {RESULT_FILE} is not valid JSON ({exc})") from exc
-
-    def run(self, fn: Callable[[Path], dict | None], *, force: bool = False) -> dict:
-        """Return the stored result, or call ``fn(tmp_dir)`` and store what it writes and returns, atomically."""
-        if self.complete and not force:
-            return self.result()
-        with atomic_dir(self.dir) as tmp:
-            result = fn(tmp) or {}
-            if not isinstance(result, dict):
-                raise RunError(f"stage {self.name!r} must return a dict, got {type(result).__name__}")
-            atomic_write_json(tmp / RESULT_FILE, result)
-            atomic_write_json(tmp / STAGE_FILE, {"name": self.name, "hash": self.hash, "settings": self.settings})
-        return result
-
-
-def cached_build(root: str | os.PathLike, name: str, config: Any, build: Callable[[Path], dict | None]) -> Path:
-    """Build into ``root/<name>-<hash>`` once; later calls with the same config return the folder."""
-    stage = Stage(Path(root) / f"{name}-{config_hash(config)}", name, config)
-    stage.run(build)
-    return stage.dir
-
-
-def cache_dir() -> Path:
-    """``$LONGTHINK_CACHE``, by default ``~/.cache/longthink``: where the tiny world's models live."""
-    return Path(os.environ.get("LONGTHINK_CACHE") or Path.home() / ".cache" / "longthink").expanduser()
-
-
 # ------------------------------------------------------------------------------------------------------- runs
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise RunError(f"corrupted run file {path}: {exc}; delete it to start over") from exc
+
+
 class Run:
-    """``runs/<profile>/<paper>/``: its stages and its ``metrics.json``."""
+    """``runs/<profile>/<paper>/``: its stage folders, ``metrics.json`` and ``status.json``."""
 
     def __init__(self, profile: str, paper: str, root: str | os.PathLike = "runs"):
         self.profile, self.paper = profile, paper
         self.dir = Path(root) / profile / paper
 
-    def stage(self, name: str, settings: Any) -> Stage:
-        return Stage(self.dir / name, name, settings)
+    def stage(self, name: str, settings: Any, inputs: Mapping[str, Artefact | str] | None = None) -> Stage:
+        return Stage(self.dir / name, name, settings, inputs)
 
     @property
     def metrics_path(self) -> Path:
         return self.dir / METRICS_FILE
 
-    def read_metrics(self) -> dict:
-        if not self.metrics_path.exists():
-            return {"metrics": {}}
-        try:
-            return json.loads(self.metrics_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise RunError(f"corrupted metrics file {self.metrics_path}: {exc}") from exc
+    @property
+    def status_path(self) -> Path:
+        return self.dir / STATUS_FILE
 
-    def record_metrics(self, metrics: Mapping[str, float], *, seed: int | None = None) -> Path:
-        """Merge flat ``<paper>/<metric>`` numbers into metrics.json, with an environment snapshot."""
+    def read_metrics(self) -> dict:
+        """The last committed metrics (``{"metrics": {}}`` if none)."""
+        return _read_json(self.metrics_path) if self.metrics_path.exists() else {"metrics": {}}
+
+    def read_status(self) -> dict:
+        return _read_json(self.status_path) if self.status_path.exists() else {}
+
+    def start(self, *, seed: int | None = None) -> None:
+        """A new run of the notebook begins: forget uncommitted numbers, say so in ``status.json``."""
+        (self.dir / PENDING_FILE).unlink(missing_ok=True)
+        atomic_write_json(self.status_path, {"status": "running", "run_id": uuid.uuid4().hex, "started": _now(),
+                                             "seed": seed})
+
+    def record_metrics(self, metrics: Mapping[str, Any], *, seed: int | None = None) -> Path:
+        """Add flat ``<paper>/<metric>`` numbers to this run's pending metrics (committed by :meth:`finish`)."""
         clean: dict[str, float] = {}
         for key, value in metrics.items():
             full = key if "/" in key else f"{self.paper}/{key}"
@@ -210,12 +102,127 @@ class Run:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise RunError(f"metric {full!r} must be a number, got {value!r}")
             clean[full] = value
-        data = self.read_metrics()
-        data.setdefault("metrics", {}).update(clean)
-        data["environment"] = environment_snapshot(seed=seed, profile=self.profile)
-        return atomic_write_json(self.metrics_path, data)
+        pending = self.dir / PENDING_FILE
+        data = _read_json(pending) if pending.exists() else {"metrics": {}}
+        data["metrics"].update(clean)
+        if seed is not None:
+            data["seed"] = seed
+        return atomic_write_json(pending, data)
+
+    def finish(self, metrics: Mapping[str, Any] | None = None, *, seed: int | None = None,
+               notebook: str | None = None) -> Path:
+        """Commit the pending metrics (plus ``metrics``) as ``metrics.json`` in one step; the run is complete."""
+        if metrics:
+            self.record_metrics(metrics, seed=seed)
+        pending = self.dir / PENDING_FILE
+        if not pending.exists():
+            raise RunError(f"{self.dir}: no metrics were recorded in this run; nothing to commit")
+        data = _read_json(pending)
+        seed = data.get("seed", seed)
+        out = {"metrics": data["metrics"], "environment": environment_snapshot(seed=seed, profile=self.profile),
+               "fingerprint": source_fingerprint(notebook), "recorded_at": _now()}
+        path = atomic_write_json(self.metrics_path, out)
+        pending.unlink(missing_ok=True)
+        atomic_write_json(self.status_path, {**self.read_status(), "status": "complete",
+                                             "finished": out["recorded_at"], "seed": seed})
+        return path
+
+    def mark_failed(self, error: str) -> None:
+        """The notebook stopped: keep the last complete metrics, record the failure beside them."""
+        (self.dir / PENDING_FILE).unlink(missing_ok=True)
+        atomic_write_json(self.status_path, {**self.read_status(), "status": "failed", "finished": _now(),
+                                             "error": error})
 
 
+def _umask() -> int:
+    old = os.umask(0)
+    os.umask(old)
+    return old
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+# ------------------------------------------------------------------------------------------------ paper runs
+@dataclasses.dataclass
+class PaperRun:
+    """One run of a paper's notebook: the validated recipe, profile, seed, the run folder and its stages."""
+
+    paper: str
+    recipe: Any  # longthink.config.Recipe
+    profile: str
+    seed: int
+    run: Run
+
+    def settings(self, name: str):
+        """The validated settings of recipe stage ``name`` (kit keys and TRL fields)."""
+        return self.recipe.stage(name)
+
+    def stage(self, name: str, build, *, inputs: Mapping[str, Artefact] | None = None, settings: Any = None,
+              folder: str | None = None) -> Artefact:
+        """Build or load stage ``name`` into ``runs/<profile>/<paper>/<folder or name>/``.
+
+        Its key holds ``settings`` (default: the recipe stage's full settings), the run's seed and the keys of
+        ``inputs`` (the stages, world models and data sets it reads), nothing else.
+        """
+        if settings is None:
+            settings = self.recipe.stage(name).as_dict()
+        stage = self.run.stage(folder or name, {"settings": settings, "seed": self.seed}, inputs)
+        return stage.run(build)
+
+    def resolve(self, ref: str, *, kind: str = "model"):
+        """A world model / data set / tool (``world:instruct``, ``world:hard``, ...) of this run's profile and seed,
+        or a hub id or local folder (``longthink.resolver``)."""
+        from longthink.resolver import resolve
+
+        return resolve(ref, kind=kind, profile=self.profile, seed=self.seed)
+
+    def record_metrics(self, metrics: Mapping[str, Any]) -> Path:
+        return self.run.record_metrics(metrics, seed=self.seed)
+
+    def save_key_plot(self, fig) -> Path:
+        """Save ``fig`` as this paper's key plot, shown beside its table in ``REPORT.md``."""
+        import tempfile
+
+        self.run.dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{KEY_PLOT}.", suffix=".tmp", dir=self.run.dir)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, self.run.dir / KEY_PLOT)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return self.run.dir / KEY_PLOT
+
+    def finish(self, metrics: Mapping[str, Any] | None = None) -> Path:
+        """Commit this run's metrics (the last cell of a notebook)."""
+        return self.run.finish(metrics, seed=self.seed, notebook=self.paper)
+
+
+def open_paper(paper: str, profile: str = "tiny", *, seed: int = 0, output_dir: str | os.PathLike = "runs",
+               overrides: Mapping[str, Any] | None = None, recipe: str | os.PathLike | None = None) -> PaperRun:
+    """Load ``recipes/<paper>.yaml`` under ``profile`` (``--set`` style ``overrides``: ``{"sft.learning_rate": 1e-4}``
+    or ``{"stages.sft.learning_rate": ...}``), set the seed and the environment, open the run folder.
+
+    A relative ``output_dir`` is taken from the repository root, as ``longthink run`` takes it: a notebook opened in
+    JupyterLab runs in ``notebooks/``, and its runs must land in the same ``runs/`` as the command line's."""
+    from longthink.config import load_recipe, recipe_path, repo_root, stage_overrides
+    from longthink.env import configure
+
+    configure(profile)
+    output_dir = Path(output_dir).expanduser()
+    output_dir = output_dir if output_dir.is_absolute() else repo_root() / output_dir
+    loaded = load_recipe(recipe_path(recipe or paper), profile=profile,
+                         overrides={"seed": seed, **stage_overrides(overrides or {})})
+    set_seed(loaded.seed)
+    run = Run(profile, paper, root=output_dir)
+    run.start(seed=loaded.seed)
+    return PaperRun(paper, loaded, profile, loaded.seed, run)
+
+
+# ------------------------------------------------------------------------------------------------ environment
 def environment_snapshot(*, seed: int | None = None, profile: str | None = None) -> dict:
     """Versions, seed, git commit and device: what a reader needs to trust a number."""
     from importlib.metadata import PackageNotFoundError, version
@@ -243,9 +250,34 @@ def environment_snapshot(*, seed: int | None = None, profile: str | None = None)
     }
 
 
+def source_fingerprint(notebook: str | None = None) -> str:
+    """A hash of what produced a run: the library's source, the recipes and (if known) the paper's notebook.
+
+    The report compares it with today's to tell a current result from a stale one.
+    """
+    from longthink.config import repo_root
+
+    root = repo_root()
+    files = sorted((root / "utils" / "longthink").rglob("*.py")) + sorted((root / "recipes").rglob("*.yaml"))
+    if notebook:
+        files += sorted((root / "notebooks").glob(f"[0-9][0-9]_*{notebook}*.ipynb"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def git_commit() -> str | None:
+    from longthink.config import RecipeError, repo_root
+
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+        cwd = repo_root()
+    except RecipeError:
+        cwd = None
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False,
+                             cwd=cwd)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from longthink.formats import TAGS
+
 PAD = "<|endoftext|>"
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
@@ -20,7 +22,7 @@ IMAGE_PAD = "<|image_pad|>"
 VIDEO_PAD = "<|video_pad|>"
 SPECIAL_TOKENS = [PAD, IM_START, IM_END, VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD]
 # Paper delimiters: single tokens, but not "special" (kept by skip_special_tokens=True).
-TAG_TOKENS = ["<think>", "</think>", "<answer>", "</answer>", "<thoughts>", "</thoughts>", "<output>", "</output>"]
+TAG_TOKENS = list(TAGS)
 
 # Qwen-style ChatML. String content or a list of {"type": "text"|"image"} parts; assistant turns are wrapped in
 # {% generation %} so TRL's assistant_only_loss can mask everything else. The end-of-turn token is inside the block.

@@ -8,27 +8,11 @@ recipe's own TRL fields always win, so the paper profile's ``bf16: true`` still 
 from __future__ import annotations
 
 import contextlib
-import os
+import math
 from pathlib import Path
 from typing import Any
 
 from longthink.config import TRAINER_CONFIGS, StageSettings
-
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}
-
-
-def set_offline_env(*, offline: bool = True) -> None:
-    """Stop stray hub lookups (each retries ~23 s before failing without network)."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if offline:
-        for key, value in OFFLINE_ENV.items():
-            os.environ.setdefault(key, value)
-
 
 def has_accelerator() -> bool:
     import torch
@@ -81,3 +65,28 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def cosine_schedule(optimizer, *, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.0):
+    """Linear warm-up, then cosine decay to ``min_lr_ratio`` of the peak: transformers' own schedule (the one TRL's
+    ``lr_scheduler_type: cosine`` / ``cosine_with_min_lr`` use), for the kit's hand-written pretraining loops.
+    Call ``.step()`` after each optimizer step."""
+    from transformers import get_cosine_with_min_lr_schedule_with_warmup
+
+    return get_cosine_with_min_lr_schedule_with_warmup(optimizer, num_warmup_steps=warmup_steps,
+                                                       num_training_steps=total_steps, min_lr_rate=min_lr_ratio)
+
+
+class TrainingError(RuntimeError):
+    """A training run produced nothing worth caching (no step taken, or a loss that is not a number)."""
+
+
+def check_trained(stage_name: str, *, steps: int, loss: float) -> None:
+    """Refuse to cache a run that took no optimizer step or whose loss is NaN / infinite (bad settings slipped
+    through, or training diverged): the stage fails with the figures instead of storing an untrained model."""
+    if steps < 1:
+        raise TrainingError(f"stage {stage_name!r} took {steps} optimizer steps: nothing was trained "
+                            "(check num_train_epochs, max_steps and the size of the training set)")
+    if not math.isfinite(loss):
+        raise TrainingError(f"stage {stage_name!r} ended with training loss {loss}: training diverged "
+                            "(lower learning_rate, or check the data)")

@@ -15,6 +15,12 @@ text to vLLM after each ``Wait`` (prefix caching hides most of that); ``vllm_bac
 Budget semantics (a kit choice the card leaves open): every thinking token, including the forced ``Wait`` tokens,
 counts against ``max_thinking_tokens``, as in the README loop that decrements the budget (PR #120), so a run can
 never exceed its budget (Control = 100% by construction).
+
+The rule deciding what happens to a thinking-phase token is one pure function, :func:`forcing_action`, which the
+decode loop calls for every row that reaches its budget or tries to end its thinking; the notebook's exercise
+``s1.wait_rule`` checks a student's version against it. Every generated token is labelled with who wrote it
+(:data:`SOURCES`: the model, a forced ``Wait``, the forced answer at the budget, the answer header after a natural
+end), so a trace can be shown with its forced tokens marked (``ForcedOutput.pieces``, ``longthink.s1.widgets``).
 """
 
 from __future__ import annotations
@@ -22,13 +28,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-THINK_PREFIX = "<|im_start|>think"
-END_THINK = "<|im_start|>"
-ANSWER_PREFIX = "<|im_start|>answer"
-FINAL_ANSWER = "Final Answer:"
-STOP = "<|im_end|>"
+from longthink.formats import ANSWER_PREFIX, END_THINK, FINAL_ANSWER, STOP, THINK_PREFIX, WAIT
 
 THINK, ANSWER, DONE = 0, 1, 2
+
+# Who wrote a generated token: the model, or the decoder forcing a Wait, the answer at the budget, or the answer
+# header after the model ended its thinking itself.
+SOURCES = ("model", "wait", "budget", "end")
+MODEL, FORCED_WAIT, FORCED_BUDGET, FORCED_END = range(len(SOURCES))
+
+# What the decoder does with a thinking-phase token (forcing_action)
+CONTINUE, WAIT_ACTION, END_ACTION, CUT_ACTION = "continue", "wait", "end", "cut"
+ACTIONS = (CONTINUE, WAIT_ACTION, END_ACTION, CUT_ACTION)
 
 
 class BudgetForcingError(ValueError):
@@ -42,7 +53,7 @@ class ForcingSettings:
     max_thinking_tokens: int | None = None
     min_thinking_tokens: int = 0
     num_ignore: int = 0
-    ignore_string: str = "Wait"
+    ignore_string: str = WAIT
     max_new_tokens: int = 256  # thinking + answer, like max_gen_toks
     max_answer_tokens: int = 32
     temperature: float = 0.0  # 0 = greedy
@@ -74,9 +85,33 @@ class ForcingSettings:
         return auto if self.max_thinking_tokens is None else min(self.max_thinking_tokens, auto)
 
 
+def forcing_action(*, thinking_tokens: int, wants_to_end: bool, waits_left: int, min_thinking_tokens: int,
+                   budget: int, wait_tokens: int) -> str:
+    """What budget forcing does with the model's next thinking token (s1 §3.1), one of :data:`ACTIONS`.
+
+    * ``cut``: the thinking has used its ``budget``; drop the token and force the answer (the maximum).
+    * ``continue``: the model goes on thinking; keep its token.
+    * ``wait``: the model tries to end its thinking (it emitted the delimiter) but Waits are left to force
+      (``waits_left > 0``) or it has thought less than ``min_thinking_tokens``: drop the delimiter and append
+      ``Wait`` (``wait_tokens`` long), unless that Wait would overrun the budget.
+    * ``end``: the model ends its thinking; the decoder writes the answer header.
+    """
+    if thinking_tokens >= budget:
+        return CUT_ACTION
+    if not wants_to_end:
+        return CONTINUE
+    if (waits_left > 0 or thinking_tokens < min_thinking_tokens) and thinking_tokens + wait_tokens <= budget:
+        return WAIT_ACTION
+    return END_ACTION
+
+
 @dataclass
 class ForcedOutput:
-    """One completion: the thinking and answer text, token counts and how the thinking ended."""
+    """One completion: the thinking and answer text, token counts and how the thinking ended.
+
+    ``pieces`` is the generated text (thinking and answer) as runs of ``(text, source)``, ``source`` one of
+    :data:`SOURCES`: joined, the texts give ``thinking + answer`` as decoded together.
+    """
 
     thinking: str
     answer: str
@@ -85,6 +120,7 @@ class ForcedOutput:
     waits: int
     ended_by: str  # "delimiter" | "budget" | "length"
     text: str = field(default="")
+    pieces: list = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -134,6 +170,11 @@ class HFBackend:
             outputs += self._generate_batch(list(prompts[start : start + self.batch_size]), settings, generator)
         return outputs
 
+    def thinking_budget(self, settings: ForcingSettings) -> int:
+        """The thinking cap this decoder applies for ``settings``: the budget given, or "auto" (all that fits)."""
+        reserve = len(self._ids(settings.answer_prefix + "\n" + settings.final_answer)) + len(self._ids("\n"))
+        return settings.thinking_budget(reserve=reserve)
+
     # ------------------------------------------------------------------------------------------------ decode
     def _ids(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False) if text else []
@@ -152,7 +193,7 @@ class HFBackend:
         newline = self._ids("\n")
         if not wait_ids or not end_ids or end_ids[0] != delim:
             raise BudgetForcingError(f"answer_prefix {s.answer_prefix!r} must start with {s.end_think!r}")
-        budget = s.thinking_budget(reserve=len(budget_ids) + len(newline))
+        budget = self.thinking_budget(s)
 
         enc = tok([p + s.think_prefix for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
         if tok.padding_side != "left" and bool((enc["attention_mask"][:, -1] == 0).any()):
@@ -172,13 +213,15 @@ class HFBackend:
         forced = torch.zeros((n, fmax), dtype=torch.long, device=device)
         fpos = torch.zeros(n, dtype=torch.long, device=device)
         flen = torch.zeros(n, dtype=torch.long, device=device)
+        fkind = torch.zeros(n, dtype=torch.long, device=device)  # the SOURCES index of the queued tokens
         last_nl = torch.ones(n, dtype=torch.bool, device=device)  # does the thinking so far end with a newline?
         nl_mask = self._newline_mask(device)
-        new_tokens, segments = [], []
+        new_tokens, segments, sources = [], [], []
 
-        def queue(row: int, seq: list[int]) -> int:
+        def queue(row: int, seq: list[int], kind: int) -> int:
             forced[row, : len(seq) - 1] = torch.tensor(seq[1:], dtype=torch.long)
-            fpos[row], flen[row] = 0, len(seq) - 1
+            fpos[row], flen[row], fkind[row] = 0, len(seq) - 1, kind
+            source[row] = kind
             return seq[0]
 
         with torch.no_grad():
@@ -189,6 +232,7 @@ class HFBackend:
                 choice = self._choose(logits, s, generator)
                 is_forced = fpos < flen
                 token = torch.where(is_forced, forced[rows, fpos.clamp(max=fmax - 1)], choice)
+                source = torch.where(is_forced, fkind, torch.full_like(fkind, MODEL))
                 fpos = fpos + is_forced.long()
                 free = ~is_forced
                 thinking = phase == THINK
@@ -196,18 +240,19 @@ class HFBackend:
                 over = thinking & free & (think_n >= budget)
                 tries_end = thinking & free & ~over & ((token == delim) | (token == stop))
                 for r in torch.nonzero(over | tries_end).flatten().tolist():
-                    if bool(over[r]):
+                    action = forcing_action(thinking_tokens=int(think_n[r]), wants_to_end=bool(tries_end[r]),
+                                            waits_left=int(waits_left[r]), min_thinking_tokens=s.min_thinking_tokens,
+                                            budget=budget, wait_tokens=len(wait_ids))
+                    if action == CUT_ACTION:
                         seq = (newline if not bool(last_nl[r]) else []) + budget_ids
-                        token[r] = queue(r, seq)
+                        token[r] = queue(r, seq, FORCED_BUDGET)
                         phase[r], ended_by[r] = ANSWER, "budget"
-                    elif (int(waits_left[r]) > 0 or int(think_n[r]) < s.min_thinking_tokens) and (
-                        int(think_n[r]) + len(wait_ids) <= budget  # a Wait that would overrun the budget ends it
-                    ):
-                        token[r] = queue(r, wait_ids)
+                    elif action == WAIT_ACTION:
+                        token[r] = queue(r, wait_ids, FORCED_WAIT)
                         waits_left[r] = (waits_left[r] - 1).clamp(min=0)
                         waits[r] += 1
                     else:
-                        token[r] = queue(r, end_ids)
+                        token[r] = queue(r, end_ids, FORCED_END)
                         phase[r], ended_by[r] = ANSWER, "delimiter"
                 segment = phase.clone()
                 think_n += (phase == THINK).long()
@@ -220,6 +265,7 @@ class HFBackend:
                 phase = torch.where(finished, torch.full_like(phase, DONE), phase)
                 new_tokens.append(token)
                 segments.append(segment)
+                sources.append(source.clone())
                 if bool((phase == DONE).all()):
                     break
                 mask = torch.cat([mask, torch.ones((n, 1), dtype=mask.dtype, device=device)], dim=1)
@@ -227,7 +273,8 @@ class HFBackend:
                                past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]
                 next_pos = next_pos + 1
         self.last_steps = len(new_tokens)  # decode steps of the last batch (for the overhead benchmark)
-        return self._collect(torch.stack(new_tokens, 1), torch.stack(segments, 1), s, waits, ended_by)
+        return self._collect(torch.stack(new_tokens, 1), torch.stack(segments, 1), torch.stack(sources, 1), s, waits,
+                             ended_by)
 
     def _newline_mask(self, device):
         """A bool per token id: does the token's text end with a newline (byte-level "Ċ" or a literal one)?"""
@@ -247,38 +294,42 @@ class HFBackend:
 
         return sample_token(logits, temperature=s.temperature, top_p=s.top_p, generator=generator)
 
-    def _collect(self, tokens, segments, s: ForcingSettings, waits, ended_by) -> list[ForcedOutput]:
+    def _collect(self, tokens, segments, sources, s: ForcingSettings, waits, ended_by) -> list[ForcedOutput]:
         out = []
         for r in range(tokens.shape[0]):
-            t, g = tokens[r].tolist(), segments[r].tolist()
+            t, g, src = tokens[r].tolist(), segments[r].tolist(), sources[r].tolist()
             think = [x for x, y in zip(t, g) if y == THINK]
             answer = [x for x, y in zip(t, g) if y == ANSWER]
             thinking = self.tokenizer.decode(think, skip_special_tokens=False)
             answer_text = self.tokenizer.decode(answer, skip_special_tokens=False)
             if answer_text.endswith(s.stop):
                 answer_text = answer_text[: -len(s.stop)]
+            kept = [(x, k) for x, y, k in zip(t, g, src) if y in (THINK, ANSWER)]
             out.append(ForcedOutput(
                 thinking=thinking, answer=answer_text, thinking_tokens=len(think), answer_tokens=len(answer),
                 waits=waits[r], ended_by=ended_by[r], text=s.think_prefix + thinking + answer_text,
+                pieces=self._pieces(kept, s.stop),
             ))
         return out
+
+    def _pieces(self, labelled: list[tuple[int, int]], stop: str) -> list[tuple[str, str]]:
+        """Runs of consecutive tokens with one source, decoded: ``[(text, source name), ...]`` (final stop cut)."""
+        runs: list[tuple[list[int], int]] = []
+        for token, kind in labelled:
+            if runs and runs[-1][1] == kind:
+                runs[-1][0].append(token)
+            else:
+                runs.append(([token], kind))
+        pieces = [(self.tokenizer.decode(ids, skip_special_tokens=False), SOURCES[kind]) for ids, kind in runs]
+        if pieces and pieces[-1][0].endswith(stop):
+            text, kind = pieces[-1]
+            pieces[-1] = (text[: -len(stop)], kind)
+            if not pieces[-1][0]:
+                pieces.pop()
+        return pieces
 
 
 def answer_text(output: ForcedOutput, *, answer_prefix: str = ANSWER_PREFIX) -> str:
     """The text graded: what follows the last answer delimiter (the harness grades only that part)."""
     text = output.text
     return text.rsplit(answer_prefix, 1)[-1] if answer_prefix in text else output.answer
-
-
-BACKENDS = {"hf": HFBackend}
-
-
-def make_backend(name: str, model, tokenizer, **kwargs):
-    """``"hf"`` (this module) or ``"vllm"`` (imported only when asked for)."""
-    if name == "vllm":
-        from longthink.s1.vllm_backend import VLLMBackend
-
-        return VLLMBackend(model, tokenizer, **kwargs)
-    if name not in BACKENDS:
-        raise BudgetForcingError(f"unknown budget-forcing backend {name!r}; known: {sorted([*BACKENDS, 'vllm'])}")
-    return BACKENDS[name](model, tokenizer, **kwargs)

@@ -135,33 +135,34 @@ def domain_of(row: dict, key: str = "subject") -> str:
 
 
 def solved_by(model_ref: str, questions: Sequence[str], golds: Sequence[str], *, profile: str | None,
-              max_new_tokens: int, batch_size: int) -> list[bool]:
+              max_new_tokens: int, batch_size: int, seed: int = 0) -> list[bool]:
     """Does the model answer each question correctly (greedy, graded by ``longthink.grading.grade``)?
 
     These are s1's per-question features (``data/featurization.py``): they depend only on the model and the
-    questions, so they are cached under ``$LONGTHINK_CACHE/s1/`` and shared by every run folder and profile.
+    questions, so they are cached under ``$LONGTHINK_CACHE/s1/``, keyed on the model's own key (a rebuilt model is
+    asked again), and shared by every run folder and profile.
     """
-    from longthink.models import resolve_model
-    from longthink.runs import cache_dir, cached_build, config_hash
+    from longthink.resolver import resolve
+    from longthink.stages import cache_dir, cached_build, config_hash
 
-    path = resolve_model(model_ref, profile)
-    key = {"model": path, "questions": config_hash(list(questions)), "golds": config_hash(list(golds)),
+    model = resolve(model_ref, kind="model", profile=profile, seed=seed)
+    key = {"questions": config_hash(list(questions)), "golds": config_hash(list(golds)),
            "max_new_tokens": max_new_tokens}
 
     def build(tmp: Path) -> dict:
         from longthink.generation import generate
-        from longthink.models import load_causal_lm
         from longthink.grading import grade
+        from longthink.models import load_causal_lm
 
-        model, tokenizer = load_causal_lm(path)
-        gen = generate(model, tokenizer, list(questions), max_new_tokens=max_new_tokens, batch_size=batch_size,
+        lm, tokenizer = load_causal_lm(model.path)
+        gen = generate(lm, tokenizer, list(questions), max_new_tokens=max_new_tokens, batch_size=batch_size,
                        progress=True)
         solved = [bool(grade(text, gold)) for text, gold in zip(gen.texts, golds, strict=True)]
         (tmp / "solved.json").write_text(json.dumps(solved))
-        return {"model": path, "solve_rate": sum(solved) / max(1, len(solved))}
+        return {"model": model.ref, "solve_rate": sum(solved) / max(1, len(solved))}
 
-    folder = cached_build(cache_dir() / "s1", "difficulty", key, build)
-    return json.loads((folder / "solved.json").read_text())
+    entry = cached_build(cache_dir() / "s1", "difficulty", key, build, inputs={"model": model.key})
+    return json.loads((entry.dir / "solved.json").read_text())
 
 
 def trace_lengths(tokenizer, rows: Sequence[dict]) -> list[int]:
@@ -171,6 +172,18 @@ def trace_lengths(tokenizer, rows: Sequence[dict]) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------------------- diversity
+def rank_weights(lengths: Sequence[int]) -> list[float]:
+    """The draw weight of each question of one domain: 2^-rank, rank 0 = the longest trace (ties: the earlier one).
+
+    The exercise ``s1.diversity`` checks a student's version against this function.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    weights = [0.0] * len(lengths)
+    for rank, i in enumerate(order):
+        weights[i] = 2.0 ** -rank
+    return weights
+
+
 def diversity_sample(rows: Sequence[dict], n: int, *, seed: int, domain_key: str = "domain",
                      length_key: str = "trace_length", weighted: bool = True) -> list[int]:
     """Indices of ``n`` rows: a uniform non-empty domain, then a question with weight 2^-rank by length.
@@ -189,8 +202,8 @@ def diversity_sample(rows: Sequence[dict], n: int, *, seed: int, domain_key: str
     while len(picked) < n:
         domain = rng.choice(sorted(by_domain))
         items = by_domain[domain]
-        if weighted:
-            weights = [2.0 ** -rank for rank in range(len(items))]
+        if weighted:  # items are sorted longest first, so these are 2^0, 2^-1, ... in order
+            weights = rank_weights([rows[i][length_key] for i in items])
             j = rng.choices(range(len(items)), weights=weights, k=1)[0]
         else:
             j = rng.randrange(len(items))
@@ -213,10 +226,12 @@ class Curation:
 def curate(pool, *, eval_questions: Iterable[str], difficulty_models: Sequence[str], tokenizer, n_select: int,
            seed: int, profile: str | None = None, ngram: int = 8, patterns: dict[str, str] | None = None,
            seed_sources: Sequence[str] = (), seed_min_length: int = 0, domain_key: str = "subject",
-           max_new_tokens: int = 32, batch_size: int = 256, solved: dict[str, list[bool]] | None = None) -> Curation:
+           max_new_tokens: int = 32, batch_size: int = 256, solved: dict[str, list[bool]] | None = None,
+           world_seed: int = 0) -> Curation:
     """Run the s1K funnel over ``pool`` and build the curated set plus the ablation sets of Table 2.
 
-    ``solved`` (model ref -> one bool per pool row) skips the difficulty generation, e.g. in tests.
+    ``solved`` (model ref -> one bool per pool row) skips the difficulty generation, e.g. in tests. ``seed`` drives
+    the diversity draw; ``world_seed`` is the seed of the world whose models (``world:...``) judge difficulty.
     """
     rows = [dict(r) for r in pool]
     for col in ("question",):
@@ -243,7 +258,7 @@ def curate(pool, *, eval_questions: Iterable[str], difficulty_models: Sequence[s
             solved_map[ref] = list(solved[ref])
         else:
             solved_map[ref] = solved_by(ref, questions, golds, profile=profile, max_new_tokens=max_new_tokens,
-                                        batch_size=batch_size)
+                                        batch_size=batch_size, seed=world_seed)
         if len(solved_map[ref]) != len(quality):
             raise CurationError(f"difficulty results for {ref!r} have {len(solved_map[ref])} rows, need {len(quality)}")
     from longthink.grading import grade

@@ -7,9 +7,9 @@ Kit choices the card marks as unknowns are fields, so a reader can change them i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Annotated, Optional
 
-from longthink.config import stage_schema
+from longthink.config import Bounds, NonNegativeFloat, Positive, PositiveFloat, stage_schema
 
 
 @stage_schema("s1.curate")
@@ -21,14 +21,14 @@ class CurateStage:
     released: Optional[str] = None  # a released curated set (simplescaling/s1K-1.1): skips the funnel
     eval_sets: list[str] = field(default_factory=lambda: ["world:by_difficulty", "world:hard"])
     difficulty_models: list[str] = field(default_factory=lambda: ["world:guider_base", "world:instruct"])
-    n_select: int = 1000
-    ngram: int = 8
+    n_select: Positive = 1000
+    ngram: Positive = 8
     seed_sources: list[str] = field(default_factory=list)  # paper: ["aime", "gpqa"]
     seed_min_length: int = 0  # paper: 5600 (MATH items longer than this are seeds)
     domain_key: str = "subject"
     diversity_seed: int = 42  # the paper set none (#71); the card's kit choice
-    max_new_tokens: int = 32
-    batch_size: int = 256
+    max_new_tokens: Positive = 32
+    batch_size: Positive = 256
     threads: int = 0  # torch threads (0 = torch's default); 1 is fastest on a busy 2-core laptop
 
 
@@ -54,7 +54,7 @@ class AblationStage:
 
     base_stage: str = "sft"
     sets: list[str] = field(default_factory=lambda: ["random_1k", "diverse_1k", "longest_1k", "full_pool"])
-    full_pool_max_steps: int = -1  # -1: the base stage's own schedule (the paper: 5 epochs of 59K)
+    full_pool_max_steps: Annotated[int, Bounds(lo=1, allow=(-1,))] = -1  # -1: the base stage's own schedule (the paper: 5 epochs of 59K)
 
 
 @stage_schema("s1.eval")
@@ -63,16 +63,16 @@ class EvalStage:
     """Budget forcing sweeps on the held-out hard set (the AIME analog)."""
 
     eval_set: str = "hard"
-    budgets: list[int] = field(default_factory=lambda: [500, 1000, 2000, 4000, 8000, 16000])
+    budgets: list[Positive] = field(default_factory=lambda: [500, 1000, 2000, 4000, 8000, 16000])
     include_auto: bool = True
     waits: list[int] = field(default_factory=lambda: [0, 1, 2, 4, 6])
     ignore_string: str = "Wait"
     final_answer: str = "Final Answer:"
     think_prefix: str = "<|im_start|>think"
-    max_new_tokens: int = 32768
-    max_answer_tokens: int = 2048
-    temperature: float = 0.0
-    batch_size: int = 64
+    max_new_tokens: Positive = 32768
+    max_answer_tokens: Positive = 2048
+    temperature: NonNegativeFloat = 0.0
+    batch_size: Positive = 64
     backend: str = "hf"  # "hf" | "vllm"
     limit: int = 0  # evaluate only the first N questions (0 = all)
     threads: int = 0  # torch threads for evaluation, baselines and the benchmark (0 = torch's default)
@@ -85,15 +85,15 @@ class BaselinesStage:
     majority voting with the base instruct model."""
 
     tcc_stage: str = "sft_tcc"
-    tcc_budgets: list[int] = field(default_factory=lambda: [1024, 2048, 4096, 8192, 16384])
+    tcc_budgets: list[Positive] = field(default_factory=lambda: [1024, 2048, 4096, 8192, 16384])
     ccc_prompts: dict = field(default_factory=dict)
-    rs_budgets: list[int] = field(default_factory=lambda: [3500, 4000, 5000, 8000, 16000])
-    rs_max_tries: int = 64
-    rs_temperature: float = 1.0
+    rs_budgets: list[Positive] = field(default_factory=lambda: [3500, 4000, 5000, 8000, 16000])
+    rs_max_tries: Positive = 64
+    rs_temperature: PositiveFloat = 1.0
     mv_model: str = "Qwen/Qwen2.5-32B-Instruct"
-    mv_ks: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64])
-    mv_temperature: float = 1.0
-    mv_max_new_tokens: int = 32768
+    mv_ks: list[Positive] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64])
+    mv_temperature: PositiveFloat = 1.0
+    mv_max_new_tokens: Positive = 32768
 
 
 @stage_schema("s1.bench")
@@ -101,7 +101,7 @@ class BaselinesStage:
 class BenchStage:
     """bf_overhead_ratio: budget-forcing wall time / plain generate time for the same generated tokens."""
 
-    n_prompts: int = 64
-    max_thinking_tokens: int = 32
+    n_prompts: Positive = 64
+    max_thinking_tokens: Positive = 32
     num_ignore: int = 2
-    repeats: int = 3
+    repeats: Positive = 3

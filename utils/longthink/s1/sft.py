@@ -24,15 +24,9 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-THINK = "<|im_start|>think"
-ANSWER = "<|im_start|>answer"
+from longthink.formats import s1_assistant
+
 TCC_TEMPLATE = "\nThink for up to {n} tokens."
-
-
-def s1_assistant(thinking: str, attempt: str) -> str:
-    """The assistant turn of s1's SFT text, without the end-of-turn token (the chat template adds it)."""
-    attempt = attempt if attempt.lstrip().startswith("Answer:") else f"Answer: {attempt}"
-    return f"{THINK}\n{thinking}\n{ANSWER}\n{attempt}"
 
 
 def round_up_pow2(n: int) -> int:
@@ -65,18 +59,21 @@ def to_dataset(rows: Sequence[dict], **kwargs):
 
 
 def train_sft(stage, rows: Sequence[dict], output_dir: str | Path, *, profile: str | None, seed: int,
-              model_ref: str | None = None) -> dict:
-    """Fine-tune ``stage.kit.model`` on ``rows`` with SFTTrainer; saves model + tokenizer in ``output_dir``."""
+              model_ref: str | None = None, world_seed: int | None = None) -> dict:
+    """Fine-tune ``stage.kit.model`` on ``rows`` with SFTTrainer; saves model + tokenizer in ``output_dir``.
+
+    ``model_ref`` overrides the stage's model (a folder, a hub id or a world reference of seed ``world_seed``,
+    by default ``seed``)."""
+    world_seed = seed if world_seed is None else world_seed
     from trl import SFTTrainer
 
     from longthink.models import load_tokenizer, resolve_model
     from longthink.runs import set_seed
-    from longthink.training import set_offline_env, trainer_config
+    from longthink.training import check_trained, trainer_config
 
-    set_offline_env()
     set_seed(seed)
     kit = stage.kit
-    path = resolve_model(model_ref or kit.model, profile)
+    path = resolve_model(model_ref or kit.model, profile, world_seed)
     tokenizer = load_tokenizer(path)
     if kit.pad_token:
         tokenizer.pad_token = kit.pad_token
@@ -89,6 +86,7 @@ def train_sft(stage, rows: Sequence[dict], output_dir: str | Path, *, profile: s
     args = trainer_config(stage, output_dir / "trainer", seed=seed)
     trainer = SFTTrainer(model=path, args=args, train_dataset=dataset, processing_class=tokenizer)
     result = trainer.train()
+    check_trained(stage.name, steps=result.global_step, loss=result.training_loss)
     trainer.save_model(str(output_dir / "model"))  # main process only; gathers FSDP / ZeRO-3 shards
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(output_dir / "model"))
@@ -112,6 +110,7 @@ def read_rows(path: str | Path) -> list[dict]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``accelerate launch -m longthink.s1.sft``: train one SFT stage of a recipe."""
     from longthink.config import load_recipe
+    from longthink.env import configure
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipe", default="recipes/s1.yaml")
@@ -123,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="recipe override, e.g. --set stages.sft.max_steps=2")
     args = parser.parse_args(argv)
+    configure(args.profile)
     overrides = dict(item.split("=", 1) for item in args.set)
     recipe = load_recipe(args.recipe, profile=args.profile, overrides=overrides)
     result = train_sft(recipe.stage(args.stage), read_rows(args.train_data), args.output_dir, profile=args.profile,

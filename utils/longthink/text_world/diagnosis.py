@@ -269,8 +269,11 @@ def read_table(questions: Sequence[str | Problem], texts: Sequence[str]):
     """Read accuracy per chain position (rows: position; columns: operand, running value, both, chunks seen)."""
     import pandas as pd
 
+    columns = ["operand", "value", "inputs", "n"]
     read = read_accuracy(questions, texts)
-    return pd.DataFrame(read).T.rename_axis("position")[["operand", "value", "inputs", "n"]].round(3)
+    if not read:  # no output wrote a step (an untrained model): an empty table with the same columns
+        return pd.DataFrame(columns=columns, dtype=float).rename_axis("position")
+    return pd.DataFrame(read).T.rename_axis("position")[columns].round(3)
 
 
 def error_metrics(questions: Sequence[str | Problem], texts: Sequence[str], correct: Sequence[bool] | None = None,

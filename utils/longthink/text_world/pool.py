@@ -111,8 +111,8 @@ def build_pool(size: int | None = None, *, profile: str = "tiny", seed: int | No
 
     from longthink.text_world.settings import world_settings
 
-    s = world_settings(profile)
-    seed = s.seed if seed is None else seed
+    s = world_settings(profile, seed)
+    seed = s.seed
     pool = s.stage("pool").kit
     tasks = s.stage("tasks").kit
     held_out = [r["question"] for rows in eval_sets(profile=profile, seed=seed, as_rows=True).values() for r in rows]
@@ -128,8 +128,8 @@ def eval_sets(*, profile: str = "tiny", seed: int | None = None, as_rows: bool =
 
     from longthink.text_world.settings import world_settings
 
-    s = world_settings(profile)
-    seed = s.seed if seed is None else seed
+    s = world_settings(profile, seed)
+    seed = s.seed
     ev, tasks = s.stage("eval").kit, s.stage("tasks").kit
     for k in ev.hard_difficulties:
         check_difficulty(k, max_difficulty=tasks.max_difficulty)

@@ -14,7 +14,6 @@ is speed on a CPU (the papers' stages use TRL).
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from longthink.text_world.tasks import check_difficulty, make_problem
 from longthink.text_world.teacher import run_drill, short_completion
 
 IGNORE = -100
+MIN_LR_RATIO = 0.1  # the cosine decays to 10% of the peak learning rate
 
 
 def prompt_text(question: str) -> str:
@@ -111,29 +111,34 @@ def lm_loss(logits, labels, *, label_smoothing: float = 0.0):
                            ignore_index=IGNORE, label_smoothing=label_smoothing)
 
 
-def lr_at(step: int, *, total: int, warmup: int, peak: float) -> float:
-    """Linear warm-up, then cosine decay to 10% of the peak."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
 def pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Sequence[str], seed: int,
              exclude: frozenset[str] = frozenset(), progress: bool = True, desc: str = "pretrain") -> dict:
-    """Train ``model`` in place for ``settings.max_steps`` steps; returns timing and loss figures."""
+    """Train ``model`` in place for ``settings.max_steps`` steps (``settings.threads`` torch threads, restored
+    afterwards); returns timing and loss figures."""
+    from longthink.training import torch_threads
+
+    with torch_threads(max(1, settings.threads)):
+        return _pretrain(model, tokenizer, settings, max_difficulty=max_difficulty, domains=domains, seed=seed,
+                         exclude=exclude, progress=progress, desc=desc)
+
+
+def _pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Sequence[str], seed: int,
+              exclude: frozenset[str], progress: bool, desc: str) -> dict:
     import torch
     from tqdm.auto import tqdm
 
-    torch.set_num_threads(max(1, settings.threads))
     rng = random.Random(seed)
     check_difficulty(max_difficulty)
     weights = list(settings.difficulty_weights) or [1.0] * max_difficulty
     if len(weights) != max_difficulty:
         raise ValueError(f"difficulty_weights has {len(weights)} entries, expected max_difficulty={max_difficulty}")
     difficulties = list(range(1, max_difficulty + 1))
+    from longthink.training import cosine_schedule
+
     opt = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, betas=(0.9, 0.98),
                             weight_decay=settings.weight_decay)
+    schedule = cosine_schedule(opt, warmup_steps=settings.warmup_steps, total_steps=settings.max_steps,
+                               min_lr_ratio=MIN_LR_RATIO)
     model.train()
     losses: list[float] = []
     start = time.perf_counter()
@@ -146,15 +151,13 @@ def pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Sequen
             tokenizer, training_pairs(rng, n=settings.batch_size, difficulty=k, domains=domains, kind=kind,
                                       exclude=exclude, short_steps=settings.short_steps)
         )
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, total=settings.max_steps, warmup=settings.warmup_steps,
-                                peak=settings.learning_rate)
         loss = lm_loss(model(input_ids=ids, attention_mask=mask).logits, labels,
                        label_smoothing=settings.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        schedule.step()
         losses.append(loss.item())
         if step % 25 == 0:
             bar.set_postfix(loss=f"{sum(losses[-25:]) / len(losses[-25:]):.3f}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from longthink.config import stage_schema
+from longthink.config import Bounds, Fraction, NonNegative, NonNegativeFloat, Positive, PositiveFloat, stage_schema
 
 
 @stage_schema("world.tasks")
@@ -12,7 +13,7 @@ from longthink.config import stage_schema
 class TasksStage:
     """Which problems exist: difficulties 1..max_difficulty (operations per chain) and the domains."""
 
-    max_difficulty: int = 5
+    max_difficulty: Positive = 5
     domains: list[str] = field(default_factory=lambda: ["tally", "ledger", "scale", "drift", "mix"])
 
 
@@ -21,8 +22,8 @@ class TasksStage:
 class TokenizerStage:
     """Byte-level BPE trained on a sample of world text (questions, short answers, long traces)."""
 
-    vocab_size: int = 400
-    corpus_size: int = 3000
+    vocab_size: Annotated[int, Bounds(lo=300)] = 400
+    corpus_size: Positive = 3000
 
 
 @stage_schema("world.pool")
@@ -34,15 +35,15 @@ class PoolStage:
     why these values, is said there and in recipes/world.yaml).
     """
 
-    pool_size: int = 20000
-    short_steps: int = 3
-    p_rethink: float = 0.2
-    p_continue: float = 0.25
-    p_verify: float = 0.3
-    max_verify: int = 6
-    p_garbled: float = 0.08
-    distill_p_merged: float = 0.0
-    merge_from: int = 1
+    pool_size: Positive = 20000
+    short_steps: Positive = 3
+    p_rethink: Fraction = 0.2
+    p_continue: Fraction = 0.25
+    p_verify: Fraction = 0.3
+    max_verify: NonNegative = 6
+    p_garbled: Fraction = 0.08
+    distill_p_merged: Fraction = 0.0
+    merge_from: Positive = 1
 
 
 @stage_schema("world.eval")
@@ -50,11 +51,11 @@ class PoolStage:
 class EvalStage:
     """Held-out evaluation sets: n per difficulty (the MATH500 analog) and the hard set (the AIME analog)."""
 
-    n_per_difficulty: int = 100
+    n_per_difficulty: Positive = 100
     hard_difficulties: list[int] = field(default_factory=lambda: [4, 5])
-    n_hard: int = 200
-    max_new_tokens: int = 64
-    batch_size: int = 128
+    n_hard: Positive = 200
+    max_new_tokens: Positive = 64
+    batch_size: Positive = 128
 
 
 @stage_schema("world.model")
@@ -62,19 +63,19 @@ class EvalStage:
 class ModelStage:
     """A Qwen2 built from config and pretrained from scratch on short-reasoning chat data + step drills."""
 
-    hidden_size: int = 128
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 4
-    num_key_value_heads: int = 4
-    intermediate_factor: int = 4
-    max_steps: int = 800
-    batch_size: int = 64
-    learning_rate: float = 3.0e-3
+    hidden_size: Positive = 128
+    num_hidden_layers: Positive = 2
+    num_attention_heads: Positive = 4
+    num_key_value_heads: Positive = 4
+    intermediate_factor: Positive = 4
+    max_steps: Positive = 800
+    batch_size: Positive = 64
+    learning_rate: PositiveFloat = 3.0e-3
     warmup_steps: int = 50
-    weight_decay: float = 0.01
-    run_share: float = 0.5  # batches of run drills (a whole chain worked, from the start or another value)
-    run_min_difficulty: int = 1  # run drills draw chains of this many operations or more
-    label_smoothing: float = 0.0  # cross-entropy label smoothing (see longthink.text_world.pretrain.lm_loss)
-    short_steps: int = 3  # explicit steps in its short reasoning; longer chains: "..." then the answer
+    weight_decay: NonNegativeFloat = 0.01
+    run_share: Fraction = 0.5  # batches of run drills (a whole chain worked, from the start or another value)
+    run_min_difficulty: Positive = 1  # run drills draw chains of this many operations or more
+    label_smoothing: Fraction = 0.0  # cross-entropy label smoothing (see longthink.text_world.pretrain.lm_loss)
+    short_steps: Positive = 3  # explicit steps in its short reasoning; longer chains: "..." then the answer
     difficulty_weights: list[float] = field(default_factory=list)  # empty = uniform over 1..max_difficulty
     threads: int = 1  # on a shared 2-core CPU one thread wastes less time in synchronisation

@@ -1,9 +1,15 @@
-"""The world's settings: ``recipes/world.yaml`` merged with a profile overlay (smoke, tiny), validated."""
+"""The text world's settings: ``recipes/world.yaml`` merged with a profile overlay (smoke, tiny), validated.
+
+The world's seed is the run's seed: ``world_settings(profile, seed=1)`` is the recipe with ``seed: 1``, and every
+model, pool and evaluation set built from it is keyed on it, so the worlds of seeds 0 and 1 live side by side.
+"""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 MODEL_NAMES = ("instruct", "target", "guider_base")
 
@@ -15,17 +21,17 @@ def recipe_path() -> Path:
     return find("world")
 
 
-@functools.lru_cache(maxsize=16)
-def _load(path: str, profile: str | None, seed: str | None):
+@functools.lru_cache(maxsize=32)
+def _load(path: str, profile: str | None, seed: int | None, overrides: tuple):
     from longthink.config import load_recipe
 
-    # TEMPORARY (issue 12, until main's world resolver lets --seed reach the world): LONGTHINK_WORLD_SEED builds
-    # and reads the world of another seed. Removed before the merge.
-    return load_recipe(path, profile=profile, overrides={"seed": int(seed)} if seed else None)
+    extra = dict(overrides)
+    if seed is not None:
+        extra["seed"] = seed
+    return load_recipe(path, profile=profile, overrides=extra)
 
 
-def world_settings(profile: str | None = "tiny"):
-    """The validated world recipe (a ``longthink.config.Recipe``) for ``profile``; cached per process."""
-    import os
-
-    return _load(str(recipe_path()), profile, os.environ.get("LONGTHINK_WORLD_SEED"))
+def world_settings(profile: str | None = "tiny", seed: int | None = None, overrides: Mapping[str, Any] | None = None):
+    """The validated world recipe (a ``longthink.config.Recipe``) for ``profile`` and ``seed`` (None: the recipe's)."""
+    items = tuple(sorted((overrides or {}).items(), key=lambda kv: kv[0]))
+    return _load(str(recipe_path()), profile, seed, items)

@@ -45,16 +45,29 @@ The SFT text follows the s1 card (``data/tokenization.py``): user = question; as
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from longthink.formats import WAIT, s1_assistant  # noqa: F401 (s1_assistant re-exported for the world's users)
 from longthink.text_world.tasks import APPLY, MODULUS, Problem
 
-THINK = "<|im_start|>think"
-ANSWER = "<|im_start|>answer"
-WAIT = "Wait"
 SHORT_STEPS = 3
 SKIP = "..."
+
+
+# --------------------------------------------------------------------------------------------- trace check
+# a step line (``f+4:3=7``, or a merged ``f+4,g*3:3=1``, maybe after an inline "Wait, "), or the line "Wait" that
+# starts a re-check
+STEP_LINE = re.compile(r"^(?:Wait|(?:Wait, )?[a-z0-9+*:,-]+=\d)$")
+
+
+def well_formed_trace(thinking: str, attempt: str | None) -> bool:
+    """A trace every line of which is a step (``f+4:3=7``, or merged ``f+4,g*3:3=1``) or a re-check's ``Wait``, with
+    an attempt (the check a rejection-sampling recipe applies before fine-tuning on teacher traces; garbled rows and
+    traces cut short by ``...`` fail it)."""
+    lines = (thinking or "").split("\n")
+    return attempt is not None and bool(lines) and all(STEP_LINE.match(line) for line in lines)
 
 
 # ------------------------------------------------------------------------------------------------------- steps
@@ -244,12 +257,6 @@ def distill_trace(problem: Problem, rng: random.Random, settings: TeacherSetting
     attempt = str(value)
     return {"thinking": "\n".join(lines), "attempt": attempt, "correct": attempt == problem.answer,
             "pass": "merged" if merged else "worked"}
-
-
-def s1_assistant(thinking: str, attempt: str) -> str:
-    """The assistant turn of s1's SFT text (without the final ``<|im_end|>``, which the chat template adds)."""
-    attempt = attempt if attempt.lstrip().startswith("Answer:") else f"Answer: {attempt}"
-    return f"{THINK}\n{thinking}\n{ANSWER}\n{attempt}"
 
 
 def s1_messages(question: str, thinking: str, attempt: str) -> list[dict]:

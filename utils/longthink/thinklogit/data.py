@@ -1,11 +1,12 @@
 """Questions for ThinkLogit: evaluation benchmarks, DPO training prompts and the guider's SFT traces.
 
-Two sources behind one record type (:class:`Question`):
+Two kinds of source behind one record type (:class:`Question`), told apart by the name:
 
-* ``hub`` (paper profile): the card's benchmarks (AIME 2024, AIME 2025, AMC 2023, MATH500 level 5, GPQA-Diamond)
-  and MATH train levels 4-5 for the DPO rollouts, each read by a registry entry (``HUB_SETS``).
-* ``world`` (tiny/smoke): the tiny world's held-out sets (``by_difficulty`` is the MATH500 analog, ``hard`` the
-  AIME analog) and its pool (questions with long teacher traces).
+* a hub benchmark name (paper profile): the card's benchmarks (AIME 2024, AIME 2025, AMC 2023, MATH500 level 5,
+  GPQA-Diamond) and MATH train levels 4-5 for the DPO rollouts, each read by a registry entry (``HUB_SETS``);
+* a world reference (tiny/smoke): ``world:by_difficulty`` (the MATH500 analog) or ``world:hard`` (the AIME analog)
+  for evaluation, ``world:pool`` (questions with long teacher traces) for the guider's SFT and the DPO prompts.
+  Rows come through the resolver; this module never imports a world.
 
 Prompts are rendered from one template per run (the card's ``math_instr``; the world's chat prompt), identical
 for target, guider and guider base: the guider base never gets a prompt of its own.
@@ -22,10 +23,6 @@ from dataclasses import asdict, dataclass, field
 GPQA_PROMPT = ("Solve the following problem. You must choose only one option from A to D. Your final answer should "
                "be a single letter from A to D, in the form \\boxed{{answer}}, at the end of your response.\n\n"
                "Question: {question}")
-WORLD_PROMPT = "<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"  # the world's chat prompt
-# a step line (``f+4:3=7``, or a merged ``f+4,g*3:3=1``, maybe after an inline "Wait, "), or the line "Wait"
-# that starts a re-check
-WORLD_STEP = re.compile(r"^(?:Wait|(?:Wait, )?[a-z0-9+*:,-]+=\d)$")
 
 
 class DataError(ValueError):
@@ -105,9 +102,9 @@ HUB_SETS: dict[str, HubSet] = {
 
 
 def _hub_rows(spec: HubSet) -> list[dict]:
-    from datasets import load_dataset
+    from longthink.resolver import hub_rows
 
-    return list(load_dataset(spec.path, spec.config, split=spec.split))
+    return hub_rows(spec.path, config=spec.config, split=spec.split)
 
 
 def hub_questions(name: str, *, template: str, limit: int = 0, difficulties: list[int] | None = None,
@@ -145,26 +142,20 @@ def _stratified(rows: list[dict], limit: int) -> list[dict]:
     return out
 
 
-def world_questions(name: str, *, profile: str, template: str, limit: int = 0) -> list[Question]:
-    """The world's held-out set ``name`` ("by_difficulty" or "hard"), stratified by difficulty if limited."""
-    from longthink.text_world.pool import eval_sets
-
-    sets = eval_sets(profile=profile, as_rows=True)
-    if name not in sets:
-        raise DataError(f"unknown world benchmark {name!r}; known: {sorted(sets)}")
-    rows = _stratified(list(sets[name]), limit)
+def world_questions(name: str, rows: list[dict], *, template: str, limit: int = 0) -> list[Question]:
+    """A world evaluation set (rows from the resolver), stratified by difficulty if limited; ``name`` is its label."""
+    rows = _stratified(list(rows), limit)
     return [Question(f"{name}/{i}", name, r["question"], str(r["answer"]), render(template, r["question"]),
                      int(r["difficulty"])) for i, r in enumerate(rows)]
 
 
-def well_formed_trace(thinking: str, attempt: str | None) -> bool:
-    """A world trace every line of which is a step (``f+4:3=7``) or a re-check's ``Wait``, with an attempt."""
-    lines = (thinking or "").split("\n")
-    return attempt is not None and bool(lines) and all(WORLD_STEP.match(line) for line in lines)
+def benchmark_name(ref: str) -> str:
+    """The label of a benchmark: ``world:by_difficulty`` -> ``by_difficulty``; hub names stay as they are."""
+    return ref.split(":", 1)[1] if ":" in ref else ref
 
 
 def _s1_completion(thinking: str, attempt: str) -> str:
-    from longthink.text_world.teacher import s1_assistant
+    from longthink.formats import s1_assistant
 
     return s1_assistant(thinking, attempt)
 
@@ -183,37 +174,35 @@ COMPLETION_FORMATS = {
 # the v4 tiny world (120 questions): with them, T + (G - B) wrote a "Wait, " the target had never seen and then a
 # garbled re-check line ("Wait, j-4=8"), ThinkLogit 0.16-0.21 vs target 0.46; without them the delta only makes
 # the target keep writing steps past its habitual three, ThinkLogit 0.54.
-def world_training(*, profile: str, template: str, n_traces: int, only_correct: bool, n_dpo: int,
-                   dpo_difficulties: list[int], completion_format: str = "s1", keep_rechecks: bool = True,
-                   n_dev: int = 0, dev_difficulties: list[int] | None = None,
-                   thinking_column: str = "thinking_trajectories", attempt_column: str = "attempt",
-                   ) -> tuple[list[dict], list[Question], list[Question]]:
+def world_training(pool: list[dict], *, template: str, n_traces: int, only_correct: bool, n_dpo: int,
+                   dpo_difficulties: list[int], well_formed: Callable[[str, str | None], bool],
+                   completion_format: str = "s1", keep_rechecks: bool = True, n_dev: int = 0,
+                   dev_difficulties: list[int] | None = None, thinking_column: str = "thinking_trajectories",
+                   attempt_column: str = "attempt") -> tuple[list[dict], list[Question], list[Question]]:
     """Guider SFT rows (prompt/completion) from the front of the pool; a dev split, then DPO prompts, from its back.
 
     The traces are the pool's ``thinking_column`` / ``attempt_column`` (s1's teacher in ``thinking_trajectories``,
     the guider's teacher, the R1 analog, in ``deepseek_thinking_trajectory``, as in s1K-1.1). ``only_correct`` is
     the R1-Distill recipe's rejection sampling: keep traces whose attempt grades correct (``longthink.grading``)
-    and whose every line is a well-formed step. The dev split (``n_dev`` questions at
-    ``dev_difficulties``, default every difficulty) is taken first from the very back, so it stays the same
-    whatever the DPO prompts are; the three slices are disjoint, and none holds an evaluation question (the pool
-    never does).
+    and that the world calls well formed (``well_formed(thinking, attempt)``, the world's own trace check, reached
+    through the resolver). The dev split (``n_dev`` questions at ``dev_difficulties``, default every difficulty) is
+    taken first from the very back, so it stays the same whatever the DPO prompts are; the three slices are
+    disjoint, and none holds an evaluation question (the pool never does).
     """
     from longthink.grading import grade
-    from longthink.text_world.pool import build_pool
 
     if completion_format not in COMPLETION_FORMATS:
         raise DataError(f"unknown completion_format {completion_format!r}; known: {sorted(COMPLETION_FORMATS)}")
     if n_dev < 0:
         raise DataError(f"n_dev_prompts must be >= 0, got {n_dev}")
     fmt = COMPLETION_FORMATS[completion_format]
-    pool = build_pool(profile=profile).to_list()
     sft, used = [], set()
     for row in pool:
         if len(sft) >= n_traces:
             break
         thinking, attempt = row[thinking_column], row[attempt_column]
         thinking = thinking[0] if isinstance(thinking, list) else thinking  # s1K keeps a one-item list
-        if only_correct and not (well_formed_trace(thinking, attempt) and grade(f"Answer: {attempt}", row["answer"])):
+        if only_correct and not (well_formed(thinking, attempt) and grade(f"Answer: {attempt}", row["answer"])):
             continue
         if not keep_rechecks and "Wait" in thinking:
             continue
@@ -226,7 +215,7 @@ def world_training(*, profile: str, template: str, n_traces: int, only_correct: 
         for i, row in enumerate(reversed(pool)):
             if len(out) >= n:
                 break
-            if row["question"] in used or row["flaw"] in ("image", "asy", "p_label"):
+            if row["question"] in used or row.get("flaw") in ("image", "asy", "p_label"):
                 continue
             if difficulties and int(row["difficulty"]) not in difficulties:
                 continue
@@ -241,41 +230,54 @@ def world_training(*, profile: str, template: str, n_traces: int, only_correct: 
 
 
 # --------------------------------------------------------------------------------------------------- entry
-def load_questions(data, *, profile: str) -> dict[str, list[Question]]:
-    """Evaluation questions per benchmark for a ``thinklogit.data`` stage."""
+def is_world(ref: str) -> bool:
+    from longthink.resolver import is_world as world_ref
+
+    return world_ref(ref)
+
+
+def load_questions(data, *, rows_of: Callable[[str], list[dict]]) -> dict[str, list[Question]]:
+    """Evaluation questions per benchmark for a ``thinklogit.data`` stage (``rows_of(ref)`` reads a world set)."""
     kit = data.kit if hasattr(data, "kit") else data
     out = {}
-    for name in kit.benchmarks:
-        if kit.source == "world":
-            out[name] = world_questions(name, profile=profile, template=kit.prompt_template, limit=kit.max_per_benchmark)
-        elif kit.source == "hub":
-            out[name] = hub_questions(name, template=kit.prompt_template, limit=kit.max_per_benchmark)
+    for ref in kit.benchmarks:
+        name = benchmark_name(ref)
+        if is_world(ref):
+            out[name] = world_questions(name, rows_of(ref), template=kit.prompt_template, limit=kit.max_per_benchmark)
+        elif ref in HUB_SETS:
+            out[name] = hub_questions(ref, template=kit.prompt_template, limit=kit.max_per_benchmark)
         else:
-            raise DataError(f"thinklogit.data source must be 'hub' or 'world', got {kit.source!r}")
+            raise DataError(f"unknown benchmark {ref!r}: a world set (world:by_difficulty, world:hard) or one of "
+                            f"{sorted(HUB_SETS)}")
     return out
 
 
-def load_training(data, guider, *, profile: str,
+def load_training(data, guider, *, rows_of: Callable[[str], list[dict]] | None = None,
+                  well_formed: Callable[[str, str | None], bool] | None = None,
                   train_guider: bool) -> tuple[list[dict], list[Question], list[Question]]:
-    """Guider SFT rows (world only, when the guider is trained here), the DPO rollout prompts and the dev split.
+    """Guider SFT rows (world pool only, when the guider is trained here), the DPO rollout prompts and the dev split.
 
     hub: no SFT rows (the paper's guider, R1-Distill-Qwen-1.5B, exists) and MATH train levels 4-5 as prompts;
-    world: disjoint slices of the pool (SFT from the front; the dev split, then the DPO prompts, from the back).
+    world pool: disjoint slices of it (SFT from the front; the dev split, then the DPO prompts, from the back).
     The dev split (``n_dev_prompts``) holds training problems, disjoint from the DPO prompts, the SFT traces and
     the evaluation questions: it is where DPO settings are chosen.
     """
     kit = data.kit if hasattr(data, "kit") else data
     gkit = guider.kit if hasattr(guider, "kit") else guider
-    if kit.source == "world":
-        return world_training(profile=profile, template=kit.prompt_template,
+    if is_world(kit.dpo_prompts):
+        if rows_of is None or well_formed is None:
+            raise DataError(f"dpo_prompts {kit.dpo_prompts!r} is a world pool: pass rows_of and well_formed")
+        return world_training(rows_of(kit.dpo_prompts), template=kit.prompt_template,
                               n_traces=gkit.n_traces if train_guider else 0, only_correct=gkit.only_correct,
                               n_dpo=kit.n_dpo_prompts, dpo_difficulties=kit.dpo_difficulties,
-                              completion_format=gkit.completion_format, keep_rechecks=gkit.keep_rechecks,
-                              thinking_column=gkit.thinking_column, attempt_column=gkit.attempt_column,
-                              n_dev=kit.n_dev_prompts, dev_difficulties=kit.dev_difficulties)
+                              well_formed=well_formed, completion_format=gkit.completion_format,
+                              keep_rechecks=gkit.keep_rechecks, n_dev=kit.n_dev_prompts,
+                              dev_difficulties=kit.dev_difficulties, thinking_column=gkit.thinking_column,
+                              attempt_column=gkit.attempt_column)
     if train_guider:
-        raise DataError("training the guider needs long traces: only the 'world' source provides them; at paper "
-                        "scale set stages.models.guider to an existing guider (deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B)")
+        raise DataError("training the guider needs long traces: only a world pool (dpo_prompts: world:pool) provides "
+                        "them; at paper scale set stages.models.guider to an existing guider "
+                        "(deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B)")
     if kit.n_dev_prompts < 0:
         raise DataError(f"n_dev_prompts must be >= 0, got {kit.n_dev_prompts}")
     # hub: the dev split is the front of the prompt stream, the DPO prompts the rest (dev_difficulties unused)

@@ -186,12 +186,11 @@ def train_dpo(*, guider_path: str | Path, pairs: list[dict], stage, out_dir: Pat
 
     from longthink.models import load_causal_lm, save_pretrained
     from longthink.runs import set_seed
-    from longthink.training import set_offline_env, trainer_config
+    from longthink.training import check_trained, trainer_config
 
     if not pairs:
         raise ValueError("DPO got no preference pairs: no problem had both a correct and an incorrect rollout "
                          "(more rollouts per source or more prompts needed)")
-    set_offline_env()
     set_seed(seed)
     model, tokenizer = load_causal_lm(str(guider_path))
     model.train()
@@ -203,6 +202,7 @@ def train_dpo(*, guider_path: str | Path, pairs: list[dict], stage, out_dir: Pat
     trainer = _trainer_class()(model=model, args=args, train_dataset=train, processing_class=tokenizer,
                                peft_config=lora)
     result = trainer.train()
+    check_trained(stage.name, steps=result.global_step, loss=result.training_loss)
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     merged = trainer.model.merge_and_unload()
     merged.eval()

@@ -151,7 +151,6 @@ def check_shared_tokenizer(target_tokenizer, others: dict, *, strict_added: bool
 # ----------------------------------------------------------------------------------------- logit arithmetic
 def combine_logits(target, guider=None, base=None, *, alpha: float = 1.0):
     """``target + alpha * (guider - base)`` in fp32 on the first min(V_T, V_G, V_B) columns; others untouched."""
-    import torch
 
     z = target.float()
     if guider is None or base is None or alpha == 0:

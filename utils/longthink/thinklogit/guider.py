@@ -12,25 +12,26 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def train_guider(*, base: str, rows: list[dict], stage, profile: str | None, out_dir: Path, seed: int) -> dict:
+def train_guider(*, base: str, rows: list[dict], stage, profile: str | None, out_dir: Path, seed: int,
+                 world_seed: int = 0) -> dict:
     """SFT ``base`` on ``rows`` (``prompt``/``completion`` strings); saves the model to ``out_dir/model``."""
     from datasets import Dataset
     from trl import SFTTrainer
 
     from longthink.models import load_causal_lm, save_pretrained
     from longthink.runs import set_seed
-    from longthink.training import set_offline_env, trainer_config
+    from longthink.training import check_trained, trainer_config
 
     if not rows:
         raise ValueError("the guider SFT got no training rows: check stages.guider.n_traces and the data source")
-    set_offline_env()
     set_seed(seed)
-    model, tokenizer = load_causal_lm(base, profile=profile)
+    model, tokenizer = load_causal_lm(base, profile=profile, seed=world_seed)
     model.train()
     train = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     args = trainer_config(stage, out_dir / "trainer", seed=seed)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
     result = trainer.train()
+    check_trained(stage.name, steps=result.global_step, loss=result.training_loss)
     model.eval()
     save_pretrained(model, tokenizer, out_dir / "model")
     history = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]

@@ -25,6 +25,7 @@ class Models:
     guider: object
     tokenizer: object
     guider_dpo: object | None = None
+    keys: dict = field(default_factory=dict)  # cache key of each model (target, base, guider, guider_dpo)
 
     @property
     def eos_ids(self) -> list[int]:

@@ -57,6 +57,10 @@ class SceneObject:
         return f"{self.size} {self.colour} {self.shape}"
 
     @property
+    def label(self) -> str:
+        return cell_label(self.row, self.col)
+
+    @property
     def where(self) -> str:
         return position_text(self.row, self.col)
 
@@ -80,8 +84,18 @@ class Scene:
         return cls(int(data["grid"]), tuple(SceneObject(**o) for o in data["objects"]))
 
 
+ROW_LETTERS = "abcdefgh"
+MAX_GRID = len(ROW_LETTERS)  # rows are letters a..h, columns digits 1..8: every cell label is one short word
+
+
+def cell_label(row: int, col: int) -> str:
+    """The cell's name, chess-style: row letter (a = top) and column number (1 = left), e.g. ``b3``."""
+    return f"{ROW_LETTERS[row]}{col + 1}"
+
+
 def position_text(row: int, col: int) -> str:
-    return f"row {row + 1}, column {col + 1}"
+    """How questions name a place: ``cell b3`` (the same label the description uses)."""
+    return f"cell {cell_label(row, col)}"
 
 
 def default_resolution(grid: int) -> int:
@@ -92,8 +106,8 @@ def default_resolution(grid: int) -> int:
 # ------------------------------------------------------------------------------------------------- scenes
 def make_scene(rng: random.Random, *, grid: int = 4, min_objects: int = 3, max_objects: int = 8) -> Scene:
     """A random scene: ``min_objects..max_objects`` objects in distinct cells, sorted in reading order."""
-    if not isinstance(grid, int) or grid < 2:
-        raise SceneError(f"grid must be an int >= 2, got {grid!r}")
+    if not isinstance(grid, int) or isinstance(grid, bool) or not 2 <= grid <= MAX_GRID:
+        raise SceneError(f"grid must be an int in 2..{MAX_GRID}, got {grid!r}")
     if not 1 <= min_objects <= max_objects <= grid * grid:
         raise SceneError(
             f"need 1 <= min_objects <= max_objects <= grid*grid ({grid * grid}), got {min_objects!r}..{max_objects!r}"
@@ -152,26 +166,6 @@ def render(scene: Scene, resolution: int | None = None):
         else:
             draw.polygon([((x1 + x2 - 1) / 2, y1), (x2 - 1, y2 - 1), (x1, y2 - 1)], fill=fill)
     return image
-
-
-def describe(scene: Scene, *, sep: str = "\n") -> str:
-    """The dense description: one line per row (joined by ``sep``), one entry per cell (``.`` = empty)."""
-    lines = []
-    for r in range(scene.grid):
-        cells = [(o.name if (o := scene.at(r, c)) else EMPTY) for c in range(scene.grid)]
-        lines.append(f"row {r + 1}: " + ", ".join(cells))
-    return sep.join(lines)
-
-
-def parse_description(text: str, *, grid: int) -> dict[tuple[int, int], str]:
-    """Inverse of :func:`describe` (tolerant): ``{(row, col): "large red circle" | "."}`` for the cells it reads."""
-    out: dict[tuple[int, int], str] = {}
-    for m in re.finditer(r"row (\d+):([^;\n]*)", text):
-        r = int(m.group(1)) - 1
-        for c, cell in enumerate(x.strip() for x in m.group(2).split(",")):
-            if 0 <= r < grid and c < grid:
-                out[(r, c)] = cell
-    return out
 
 
 # ----------------------------------------------------------------------------------------------- referents
@@ -257,7 +251,7 @@ def _q_where(scene: Scene, rng: random.Random) -> Q:
     if not refs:
         return None
     o, expr = rng.choice(refs)
-    return f"Where is {expr}?", o.where, {"op": "where", "obj": o, "expr": expr}
+    return f"Where is {expr}?", o.label, {"op": "where", "obj": o, "expr": expr}
 
 
 def _q_count_cond(scene: Scene, rng: random.Random) -> Q:
@@ -421,13 +415,22 @@ def generate_examples(
     while len(out) < n:
         kind = kinds[i % len(kinds)]
         i += 1
-        scene = make_scene(rng, grid=grid, min_objects=min_objects, max_objects=max_objects)
-        q = make_question(scene, kind, rng, resolution=resolution)
-        if q is None:
-            continue
-        q["plan"] = plan_to_json(q["plan"])
-        out.append({"id": f"{seed}-{len(out)}", **q, "scene": scene.to_dict()})
+        ex = make_example(rng, kind, grid=grid, min_objects=min_objects, max_objects=max_objects,
+                          resolution=resolution, example_id=f"{seed}-{len(out)}")
+        if ex is not None:
+            out.append(ex)
     return out
+
+
+def make_example(rng: random.Random, kind: str, *, grid: int = 4, min_objects: int = 3, max_objects: int = 8,
+                 resolution: int | None = None, example_id: str = "") -> dict[str, Any] | None:
+    """One example of ``kind`` on a fresh scene drawn from ``rng`` (None if that scene does not suit the kind)."""
+    scene = make_scene(rng, grid=grid, min_objects=min_objects, max_objects=max_objects)
+    q = make_question(scene, kind, rng, resolution=resolution)
+    if q is None:
+        return None
+    q["plan"] = plan_to_json(q["plan"])
+    return {"id": example_id, **q, "scene": scene.to_dict()}
 
 
 def plan_to_json(value: Any) -> Any:

@@ -1,9 +1,14 @@
-"""Settings of the tiny visual world's base VLM (stage kind ``world.vlm`` in ``recipes/world_vision.yaml``)."""
+"""Settings of the tiny visual world's base VLM (stage kind ``world.vlm`` in ``recipes/world_vision.yaml``).
+
+Every field enters the cache key (``pretrain.build_key``); the chosen values and the measurements behind them
+are in the recipe's comments.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 try:
     from longthink.config import stage_schema
@@ -12,29 +17,34 @@ except ImportError:  # config.py not landed yet: a no-op decorator keeps the dat
         return lambda cls: cls
 
 DEFAULT_TASK_WEIGHTS = {
-    "describe": 0.25,
+    "describe": 0.1,
     "colour_of": 0.12,
     "shape_of": 0.12,
-    "where": 0.14,
-    "ground": 0.18,
-    "colour_at": 0.05,
-    "shape_at": 0.05,
-    "count_cond": 0.02,
-    "compare_counts": 0.02,
-    "count_arith": 0.02,
-    "spatial": 0.02,
-    "spatial_count": 0.01,
+    "where": 0.12,
+    "colour_at": 0.06,
+    "shape_at": 0.06,
+    "ground": 0.2,
+    "count_cond": 0.05,
+    "compare_counts": 0.05,
+    "count_arith": 0.04,
+    "spatial": 0.04,
+    "spatial_count": 0.04,
 }
+DEFAULT_TEXT_TASK_WEIGHTS = {"colour_of": 1.0, "shape_of": 1.0, "where": 1.0, "ground": 1.0, "colour_at": 0.5,
+                             "shape_at": 0.5}
 
 
 @stage_schema("world.vlm", trainer=None)
 @dataclass
 class VisionWorldStage:
-    """The base VLM: scenes, model shape, the pretraining loop (a plain loop: it is not a paper's stage) and eval.
+    """The base VLM: scenes, tokenizer and model shape, the pretraining curriculum (a plain loop: it is not a
+    paper's stage) and the evaluation.
 
-    ``task_weights`` mixes the pretraining tasks: ``describe`` is the dense supervision (one entry per grid cell)
-    that teaches the vision tower to see (notes/cpu-calibration.md); the others are question kinds of
-    ``longthink.vision_world.scenes`` answered directly (short answers; boxes for ``ground``).
+    Curriculum, in optimizer steps: ``text_warmup_steps`` of text-only lookup batches (the look given as text in
+    the user turn, the same reply), then ``describe_warmup_steps`` of image batches where ``describe_warmup_share``
+    of the image examples are "Describe the scene." (the vision tower learns to see from a target on every visual
+    token), then the main mix ``task_weights``; from the describe warm-up on, ``text_share`` of every batch stays
+    text-only (``text_task_weights``), so the lookup does not decay while images take over.
     """
 
     # scenes
@@ -45,68 +55,86 @@ class VisionWorldStage:
     shifted_resolutions: list[int] = field(default_factory=lambda: [168, 84])
     # tokenizer and model
     vocab_size: int = 512
-    hidden_size: int = 64
+    tokenizer_corpus_size: int = 600
+    hidden_size: int = 128
     num_hidden_layers: int = 3
-    num_attention_heads: int = 2
-    num_key_value_heads: int = 1
-    intermediate_size: int = 256
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    intermediate_size: int = 512
     vision_depth: int = 2
     vision_embed_dim: int = 64
     vision_num_heads: int = 2
+    # the vision tower's own pretraining (vision_encoder: the stand-in for a pretrained ViT), then the VLM's
+    vision_steps: int = 200
+    vision_batch_size: int = 32
+    vision_learning_rate: float = 2.0e-3
     # pretraining
-    max_steps: int = 1200
+    max_steps: int = 1800
     batch_size: int = 32
-    learning_rate: float = 3.0e-3
-    min_lr_ratio: float = 0.05
-    warmup_steps: int = 60
-    weight_decay: float = 0.0
-    loss_per_example: bool = True
-    question_first: bool = False  # the user turn puts the question before the image (see vlm.user_message)
-    vision_aux_weight: float = 1.0  # CellProbe: per-visual-token cell labels (vision-encoder pretraining)
-    vision_scale_weight: float = 0.0  # keeps visual tokens at the word embeddings' scale (CellProbe.scale_loss)
-    vision_scale_rms: float = 0.0  # the visual tokens' target RMS (0: the word embeddings' RMS)
-    referent_aux_weight: float = 0.0  # ReferentProbe: point at the referent's visual token (grounding pretraining)
-    readout_aux_weight: float = 0.0  # ReferentProbe.readout_loss: the answer attends to the referent's token
-    layer_cell_aux_weight: float = 0.0  # CellProbe's labels read at that LM layer too (ReferentProbe.cell_loss)
-    referent_aux_layer: int = 2  # the LM layer whose visual hidden states the ReferentProbe reads (1 = first)
+    length_groups: int = 4  # each step's examples run in this many length-sorted groups (less padding)
+    learning_rate: float = 2.0e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    text_warmup_steps: int = 0
+    describe_warmup_steps: int = 300
+    describe_warmup_share: float = 0.6
+    text_share: float = 0.125
     task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TASK_WEIGHTS))
+    text_task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TEXT_TASK_WEIGHTS))
+    mark_weight: float = 2.0  # loss weight of the walk's yes/no tokens
+    short_lines: int = 2  # walk lines a several-step question's short reasoning writes before it jumps
+    stop_at_first_yes: bool = True  # a referent's walk stops at its first yes (False: every occupied cell)
     num_threads: int = 1
     # evaluation
     eval_per_kind: int = 100
-    eval_batch_size: int = 64
+    eval_batch_size: int = 50
 
     def __post_init__(self) -> None:
-        from longthink.vision_world.scenes import QUESTION_KINDS
+        from longthink.vision_world.scenes import MAX_GRID, QUESTION_KINDS
 
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if f.type in ("int", int) and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise ValueError(f"world.vlm: {f.name} must be a non-negative int, got {v!r}")
+            if f.type in ("float", float) and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
+                raise ValueError(f"world.vlm: {f.name} must be a non-negative number, got {v!r}")
+        if not 2 <= self.grid <= MAX_GRID:
+            raise ValueError(f"world.vlm: grid must be in 2..{MAX_GRID}, got {self.grid}")
         if self.train_resolution % 28 or any(r % 28 for r in self.shifted_resolutions):
             raise ValueError(f"world.vlm: resolutions must be multiples of 28 (Qwen2-VL patch 14 x merge 2), got "
                              f"train_resolution={self.train_resolution}, shifted_resolutions={self.shifted_resolutions}")
-        if self.train_resolution in self.shifted_resolutions:
-            raise ValueError(f"world.vlm: shifted_resolutions {self.shifted_resolutions} must differ from "
-                             f"train_resolution={self.train_resolution}")
-        known = {"describe", *QUESTION_KINDS}
-        bad = [k for k in self.task_weights if k not in known]
-        if bad:
-            raise ValueError(f"world.vlm: unknown task(s) {bad} in task_weights; known: {sorted(known)}")
-        if any(not isinstance(w, (int, float)) or w < 0 for w in self.task_weights.values()) or not sum(
-            self.task_weights.values()
-        ):
-            raise ValueError(f"world.vlm: task_weights must be non-negative numbers, not all zero: {self.task_weights}")
-        if self.referent_aux_weight > 0 and not self.question_first:
-            raise ValueError("world.vlm: referent_aux_weight > 0 needs question_first: true (image first, no visual "
-                             "token can see the question it should point for)")
-        if (self.vision_scale_weight > 0 or self.layer_cell_aux_weight > 0) and not self.vision_aux_weight > 0:
-            raise ValueError("world.vlm: vision_scale_weight and layer_cell_aux_weight work through the CellProbe: "
-                             f"set vision_aux_weight > 0 (got {self.vision_aux_weight})")
-        if (self.readout_aux_weight > 0 or self.layer_cell_aux_weight > 0) and not self.referent_aux_weight > 0:
-            raise ValueError("world.vlm: readout_aux_weight and layer_cell_aux_weight work through the ReferentProbe: "
-                             f"set referent_aux_weight > 0 (got {self.referent_aux_weight})")
-        if self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError(f"world.vlm: batch sizes must be >= 1, got {self.batch_size}, {self.eval_batch_size}")
+        if self.train_resolution in self.shifted_resolutions or not self.shifted_resolutions:
+            raise ValueError(f"world.vlm: shifted_resolutions {self.shifted_resolutions} must be non-empty and differ "
+                             f"from train_resolution={self.train_resolution}")
+        for name, allowed in (("task_weights", {"describe", *QUESTION_KINDS}), ("text_task_weights", set(QUESTION_KINDS))):
+            weights = getattr(self, name)
+            bad = [k for k in weights if k not in allowed]
+            if bad:
+                raise ValueError(f"world.vlm: unknown task(s) {bad} in {name}; known: {sorted(allowed)}")
+            if any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 for w in weights.values()) or not sum(
+                weights.values()
+            ):
+                raise ValueError(f"world.vlm: {name} must be non-negative numbers, not all zero: {weights}")
+        for name in ("describe_warmup_share", "text_share", "min_lr_ratio"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"world.vlm: {name} must be in [0, 1], got {getattr(self, name)}")
+        if self.batch_size < 1 or self.eval_batch_size < 1 or self.max_steps < 1:
+            raise ValueError(f"world.vlm: batch sizes and max_steps must be >= 1, got batch_size={self.batch_size}, "
+                             f"eval_batch_size={self.eval_batch_size}, max_steps={self.max_steps}")
+        if not 1 <= self.min_objects <= self.max_objects <= self.grid ** 2:
+            raise ValueError(f"world.vlm: need 1 <= min_objects <= max_objects <= grid^2, got "
+                             f"{self.min_objects}..{self.max_objects} on a {self.grid}x{self.grid} grid")
+
+    @property
+    def reply_options(self) -> dict[str, Any]:
+        """How replies are written (``replies.reply`` / ``reasoning.reason`` keywords); stored with the model."""
+        return {"short_lines": self.short_lines, "stop_at_first_yes": self.stop_at_first_yes}
+
+    @property
+    def max_number(self) -> int:
+        """The largest number a reply writes: a pixel coordinate at the training resolution, or a count."""
+        return max(self.train_resolution, self.grid ** 2)
 
     def arch(self):
         from longthink.vision_world.vlm import VLMArch

@@ -5,8 +5,9 @@ visual tokens follows the input resolution, which TACO's test-time resolution sc
 ``Qwen2VLImageOnlyProcessor``: stock ``Qwen2VLProcessor`` insists on a video processor, which needs torchvision;
 this subclass drops it (notes/trl-transformers.md §4), so TRL's SFT, DPO and GRPO trainers accept it as a
 ``processing_class`` on a torchvision-free CPU install. The tokenizer is the world tokenizer (``build_tokenizer``)
-trained on the visual world's texts; its ChatML template renders ``{"type": "image"}`` parts as
-``<|vision_start|><|image_pad|><|vision_end|>``.
+trained on the visual world's texts, with every cell label, code, attribute word, number and walk word added whole
+(``look.world_words``), so a reply's words are one token each; its ChatML template renders ``{"type": "image"}``
+parts as ``<|vision_start|><|image_pad|><|vision_end|>``.
 """
 
 from __future__ import annotations
@@ -16,26 +17,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from transformers import Qwen2VLProcessor
-
+from longthink.processors import Qwen2VLImageOnlyProcessor, load_image_only_processor
 from longthink.tokenizer import CHAT_TEMPLATE, IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
 
 META_FILE = "world_vision.json"
 
 
-class Qwen2VLImageOnlyProcessor(Qwen2VLProcessor):
-    """Qwen2-VL's processor without the video processor (which needs torchvision)."""
-
-    def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
-        kwargs.pop("video_processor", None)
-        super().__init__(image_processor=image_processor, tokenizer=tokenizer, video_processor=None,
-                         chat_template=chat_template, **kwargs)
-
-
 @dataclasses.dataclass(frozen=True)
 class VLMArch:
     """The tiny model's shape (defaults: the calibration notes' 1.4M-parameter model; the tiny profile's base VLM is
-    smaller, see recipes/world_vision.yaml)."""
+    set in recipes/world_vision.yaml)."""
 
     hidden_size: int = 128
     num_hidden_layers: int = 3
@@ -65,25 +56,32 @@ class VLMArch:
                              "must give a head size divisible by 4 (2D rotary positions)")
 
 
-def tokenizer_corpus(*, seed: int = 0, n: int = 600) -> list[str]:
-    """Texts of the visual world (questions, answers, descriptions, chains) to train the BPE on."""
+def tokenizer_corpus(*, seed: int = 0, n: int = 600, grid: int = 4) -> list[str]:
+    """Texts of the visual world to train the BPE on: questions, gold replies (both reasoning styles) and
+    Insight-V-format teacher chains with mistakes."""
     from longthink.vision_world.chains import ChainTeacher, format_thoughts
-    from longthink.vision_world.scenes import Scene, describe, generate_examples
+    from longthink.vision_world.replies import describe_reply, reply
+    from longthink.vision_world.scenes import Scene, generate_examples
 
-    examples = generate_examples(n, seed=seed)
+    examples = generate_examples(n, seed=seed, grid=grid)
     teacher = ChainTeacher(error_rate=0.3, seed=seed)
     texts = []
     for ex in examples:
-        texts += [ex["question"], ex["answer"], describe(Scene.from_dict(ex["scene"]))]
-        texts.append(format_thoughts(teacher.chain(ex)))
+        texts += [ex["question"], ex["answer"], describe_reply(Scene.from_dict(ex["scene"]))]
+        texts += [reply(ex, style="long"), reply(ex, style="short"), format_thoughts(teacher.chain(ex))]
     return texts
 
 
-def build_vision_tokenizer(*, vocab_size: int = 512, seed: int = 0, corpus_size: int = 600):
-    """The world tokenizer trained on the visual world's texts (same specials and template as the text world)."""
+def build_vision_tokenizer(*, vocab_size: int = 512, seed: int = 0, corpus_size: int = 600, grid: int = 4,
+                           max_number: int = 112):
+    """The world tokenizer trained on the visual world's texts (same specials and template as the text world),
+    with every cell label, code, attribute word, number ``0..max_number`` and walk word added whole
+    (``look.world_words``): each is one token wherever it stands after a space."""
     from longthink.tokenizer import build_tokenizer
+    from longthink.vision_world.look import world_words
 
-    return build_tokenizer(tokenizer_corpus(seed=seed, n=corpus_size), vocab_size=vocab_size)
+    return build_tokenizer(tokenizer_corpus(seed=seed, n=corpus_size, grid=grid), vocab_size=vocab_size,
+                           extra_tokens=world_words(grid, max_number))
 
 
 def build_processor(tokenizer, *, min_pixels: int = 28 * 28, max_pixels: int = 448 * 448):
@@ -170,7 +168,7 @@ def build_vlm(tokenizer, arch: VLMArch = VLMArch(), *, seed: int = 0):
 
 def save_vlm(model, processor, path: str | Path, *, meta: dict[str, Any] | None = None) -> Path:
     """Save model + processor (+ ``world_vision.json`` with ``meta``) atomically, like a hub folder."""
-    from longthink.runs import atomic_dir
+    from longthink.files import atomic_dir
 
     path = Path(path)
     with atomic_dir(path) as tmp:
@@ -180,7 +178,7 @@ def save_vlm(model, processor, path: str | Path, *, meta: dict[str, Any] | None 
 
 def write_vlm(model, processor, folder: str | Path, *, meta: dict[str, Any] | None = None) -> Path:
     """Write into an existing (temp) folder, e.g. inside ``cached_build``."""
-    from longthink.runs import atomic_write_json
+    from longthink.files import atomic_write_json
 
     folder = Path(folder)
     model.save_pretrained(str(folder), safe_serialization=True)
@@ -191,14 +189,7 @@ def write_vlm(model, processor, folder: str | Path, *, meta: dict[str, Any] | No
 
 def load_processor(path: str | Path) -> Qwen2VLImageOnlyProcessor:
     """Reload the processor (``AutoProcessor`` would return only the tokenizer without torchvision)."""
-    from transformers import PreTrainedTokenizerFast, Qwen2VLImageProcessorPil
-
-    path = Path(path)
-    if not (path / "tokenizer.json").is_file():
-        raise FileNotFoundError(f"{path} holds no saved processor: tokenizer.json is missing")
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path))
-    image_processor = Qwen2VLImageProcessorPil.from_pretrained(str(path))
-    return Qwen2VLImageOnlyProcessor(image_processor, tokenizer, chat_template=CHAT_TEMPLATE)
+    return load_image_only_processor(path, chat_template=CHAT_TEMPLATE)
 
 
 def load_vlm(path: str | Path, *, dtype: Any = None):
@@ -219,19 +210,13 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     return json.loads(f.read_text()) if f.is_file() else {}
 
 
-def user_message(question: str, *, question_first: bool = False) -> list[dict[str, Any]]:
-    """A one-image user turn in the conversational format TRL uses: the image, then the question (TRL's own order
-    for a string prompt), or with ``question_first`` the question, then the image.
-
-    The order matters to a tiny causal model: with the question first every visual token can attend to the
-    question's words and mark itself as the one asked about (``ReferentProbe`` in ``vlm_pretrain``); image first,
-    the answer has to match the question's words against all visual tokens in one hop. A base VLM records the
-    order it was pretrained in (``question_first`` in ``world_vision.json``); prompts for it, TRL rows included,
-    should use that order: TRL fills the ``{"type": "image"}`` placeholder with the row's image and keeps the order.
-    """
-    text = {"type": "text", "text": question}
-    content = [text, {"type": "image"}] if question_first else [{"type": "image"}, text]
-    return [{"role": "user", "content": content}]
+def user_message(question: str, *, image: bool = True) -> list[dict[str, Any]]:
+    """A user turn in the conversational format TRL uses: the image, then the question (TRL's own order for a
+    string prompt; TRL fills the ``{"type": "image"}`` placeholder with the row's image). ``image=False``: text
+    only (the pretraining curriculum's lookup batches, where the look is given as text)."""
+    if not image:
+        return [{"role": "user", "content": question}]
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
 
 
 def num_parameters(model) -> int:

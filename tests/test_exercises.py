@@ -1,0 +1,207 @@
+"""Exercises: every checker passes the kit's own solution and fails deliberately wrong ones; verdicts never raise."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from longthink import exercises
+from longthink.exercises import ExerciseError
+
+
+# ---------------------------------------------------------------------------------------- wrong solutions
+def _rank_shortest_first(lengths):
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    return [0.5 ** order.index(i) for i in range(len(lengths))]
+
+
+def _harmonic(lengths):
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    return [1 / (order.index(i) + 1) for i in range(len(lengths))]
+
+
+def _ties_later_first(lengths):
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], -i))
+    return [0.5 ** order.index(i) for i in range(len(lengths))]
+
+
+def _wait_ignores_fit(thinking_tokens, wants_to_end, waits_left, min_thinking_tokens, budget, wait_tokens):
+    if thinking_tokens >= budget:
+        return "cut"
+    if not wants_to_end:
+        return "continue"
+    return "wait" if waits_left > 0 or thinking_tokens < min_thinking_tokens else "end"
+
+
+def _wait_ignores_minimum(thinking_tokens, wants_to_end, waits_left, min_thinking_tokens, budget, wait_tokens):
+    if thinking_tokens >= budget:
+        return "cut"
+    if not wants_to_end:
+        return "continue"
+    return "wait" if waits_left > 0 and thinking_tokens + wait_tokens <= budget else "end"
+
+
+def _wait_end_before_budget(thinking_tokens, wants_to_end, waits_left, min_thinking_tokens, budget, wait_tokens):
+    if wants_to_end:
+        fits = thinking_tokens + wait_tokens <= budget
+        return "wait" if (waits_left > 0 or thinking_tokens < min_thinking_tokens) and fits else "end"
+    return "cut" if thinking_tokens >= budget else "continue"
+
+
+def _slopes(points, x, y, pairs):
+    pts = sorted((x(t), y(a)) for t, a in points)
+    slopes = [(fb - fa) / (xb - xa) for (xa, fa), (xb, fb) in pairs(pts) if xb - xa > 1e-12]
+    return sum(slopes) / len(slopes) if slopes else None
+
+
+def _all_pairs(pts):
+    return [(p, q) for i, p in enumerate(pts) for q in pts[i + 1:]]
+
+
+def _scaling_linear_tokens(points):
+    return _slopes(points, float, lambda a: 100 * a, _all_pairs)
+
+
+def _scaling_consecutive(points):
+    return _slopes(points, math.log2, lambda a: 100 * a, lambda pts: list(zip(pts, pts[1:])))
+
+
+def _scaling_fraction(points):
+    return _slopes(points, math.log2, float, _all_pairs)
+
+
+def _combine_no_warmup(T, G, B, alpha, warmup, step):
+    n = min(len(T), len(G), len(B))
+    return [t + alpha * (G[i] - B[i]) if i < n else t for i, t in enumerate(T)]
+
+
+def _combine_truncated(T, G, B, alpha, warmup, step):
+    a = 0.0 if step < warmup else alpha
+    return [t + a * (g - b) for t, g, b in zip(T, G, B)]
+
+
+def _combine_base_minus_guider(T, G, B, alpha, warmup, step):
+    a = 0.0 if step < warmup else alpha
+    n = min(len(T), len(G), len(B))
+    return [t + a * (B[i] - G[i]) if i < n else t for i, t in enumerate(T)]
+
+
+def _common_prefix(a, b):
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _pair_at_character(prompt, chosen, rejected):
+    n = _common_prefix(chosen, rejected)
+    return prompt + chosen[:n], chosen[n:], rejected[n:]
+
+
+def _pair_without_newline(prompt, chosen, rejected):
+    start = chosen.rfind("\n", 0, _common_prefix(chosen, rejected)) + 1
+    end_c, end_r = chosen.find("\n", start), rejected.find("\n", start)
+    return (prompt + chosen[:start], chosen[start:end_c if end_c >= 0 else None],
+            rejected[start:end_r if end_r >= 0 else None])
+
+
+WRONG = {
+    "s1.diversity": [_rank_shortest_first, _harmonic, _ties_later_first],
+    "s1.wait_rule": [_wait_ignores_fit, _wait_ignores_minimum, _wait_end_before_budget],
+    "s1.scaling": [_scaling_linear_tokens, _scaling_consecutive, _scaling_fraction],
+    "thinklogit.combine": [_combine_no_warmup, _combine_truncated, _combine_base_minus_guider],
+    "thinklogit.step_pair": [_pair_at_character, _pair_without_newline],
+}
+
+
+# ----------------------------------------------------------------------------------------------------- tests
+def test_notebooks_01_and_02_have_at_least_two_exercises_each():
+    assert len(exercises.names("s1")) >= 2 and len(exercises.names("thinklogit")) >= 2
+
+
+def test_every_exercise_has_wrong_solutions_here():
+    assert set(exercises.names()) <= set(WRONG), f"add deliberately wrong solutions for {set(exercises.names()) - set(WRONG)}"
+
+
+@pytest.mark.parametrize("name", exercises.names())
+def test_the_reference_solution_passes(name):
+    verdict = exercises.check(name, exercises.solution(name))
+    assert verdict.passed and verdict.status == "correct" and verdict.n_failed == 0, str(verdict)
+    assert verdict.n_cases >= 20
+    assert exercises.check(name, exercises.solution(name), strict=True)
+
+
+@pytest.mark.parametrize("name,wrong", [(n, w) for n, ws in WRONG.items() for w in ws],
+                         ids=lambda x: getattr(x, "__name__", x))
+def test_a_wrong_solution_fails_with_a_readable_verdict(name, wrong):
+    verdict = exercises.check(name, wrong)
+    assert not verdict.passed and verdict.status == "wrong" and verdict.n_failed > 0
+    text = str(verdict)
+    assert text.startswith(f"[wrong] {name}") and "the kit's answer is" in text and "returned" in text
+    with pytest.raises(AssertionError, match=r"\[wrong\]"):
+        exercises.check(name, wrong, strict=True)
+
+
+@pytest.mark.parametrize("name", exercises.names())
+def test_the_stub_reports_not_attempted_with_the_task_and_an_example(name):
+    verdict = exercises.check(name, exercises.stub(name))
+    assert verdict.status == "not attempted" and not verdict
+    text = str(verdict)
+    exercise = exercises.get(name)
+    assert exercise.signature in text and "Example:" in text and "solution_source" in text
+    assert "<pre" in verdict._repr_html_()
+
+
+def test_a_function_that_raises_is_an_error_verdict_not_a_crash():
+    verdict = exercises.check("s1.diversity", lambda lengths: 1 / 0)
+    assert verdict.status == "error" and verdict.n_failed == verdict.n_cases
+    assert "ZeroDivisionError" in str(verdict) and "Hint:" in str(verdict)
+    verdict = exercises.check("s1.diversity", lambda: None)  # wrong arity
+    assert verdict.status == "error" and "TypeError" in str(verdict)
+
+
+def test_the_student_cannot_change_the_cases_the_reference_sees():
+    def mutating(lengths):
+        answer = exercises.solution("s1.diversity")(lengths)
+        lengths.clear()
+        return answer
+
+    assert exercises.check("s1.diversity", mutating).passed
+
+
+def test_results_as_numpy_or_torch_are_accepted():
+    import numpy as np
+    import torch
+
+    ref = exercises.solution("thinklogit.combine")
+    assert exercises.check("thinklogit.combine", lambda *a: np.array(ref(*a))).passed
+    assert exercises.check("thinklogit.combine", lambda *a: torch.tensor(ref(*a))).passed
+
+
+def test_bad_names_and_arguments_name_the_problem():
+    with pytest.raises(ExerciseError, match=r"unknown exercise 's1.nope'; known exercises: .*s1.diversity"):
+        exercises.check("s1.nope", print)
+    with pytest.raises(ExerciseError, match="needs a function, got int"):
+        exercises.check("s1.diversity", 3)
+
+
+def test_help_texts():
+    assert "2^-r" in str(exercises.show("s1.diversity"))
+    assert "def rank_weights" in str(exercises.solution_source("s1.diversity"))
+    assert "def forcing_action" in str(exercises.solution_source("s1.wait_rule"))
+    assert str(exercises.hint("thinklogit.combine"))
+    assert len(exercises.cases("s1.scaling")) == exercises.check("s1.scaling", exercises.solution("s1.scaling")).n_cases
+
+
+def test_rank_weights_is_what_the_diversity_draw_uses():
+    from longthink.s1.curation import diversity_sample, rank_weights
+
+    assert rank_weights([5, 9, 2, 9]) == [0.25, 1.0, 0.125, 0.5]
+    # one domain: the draw follows the weights (longest first with weight 1/2 of the total, ...)
+    rows = [{"domain": "d", "trace_length": n} for n in (5, 9, 2, 9)]
+    firsts = [diversity_sample(rows, 1, seed=s)[0] for s in range(400)]
+    share = {i: firsts.count(i) / len(firsts) for i in range(4)}
+    assert share[1] > share[3] > share[0] > share[2]

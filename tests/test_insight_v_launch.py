@@ -1,0 +1,32 @@
+"""Training one agent outside the notebook (the paper's accelerate / ZeRO-3 entry point), from a run's data stages."""
+
+import json
+
+import pytest
+
+from insight_v_helpers import save_tiny_vlm
+
+
+def test_launch_trains_the_reasoning_agent_from_the_runs_data_stages(tmp_path):
+    from longthink.insight_v import launch, pipeline
+
+    runs = tmp_path / "runs"
+    ctx = pipeline.setup("smoke", seed=0, output_dir=str(runs))
+    questions = pipeline.prepare_questions(ctx)
+    assessed = pipeline.assess(ctx, questions, pipeline.generate(ctx, questions))
+    base = save_tiny_vlm(tmp_path / "base")
+    out = tmp_path / "launched"
+    status_before = (runs / "smoke" / "insight_v" / "status.json").read_text()
+    assert launch.main(["--profile", "smoke", "--runs", str(runs), "--stage", "reason_sft", "--output-dir", str(out),
+                        "--set", f"models.base={base}", "--set", "reason_sft.max_steps=1"]) == 0
+    result = json.loads((out / "train_result.json").read_text())
+    assert result["steps"] == 1 and result["rows"] == len(assessed["reasoning"])
+    assert (out / "model" / "config.json").is_file()
+    assert (runs / "smoke" / "insight_v" / "status.json").read_text() == status_before  # no run was started
+
+
+def test_launch_refuses_a_stage_that_is_not_an_sft_stage(tmp_path):
+    from longthink.insight_v import launch
+
+    with pytest.raises(SystemExit):
+        launch.main(["--profile", "smoke", "--stage", "dpo", "--output-dir", str(tmp_path)])

@@ -1,0 +1,125 @@
+"""The reasoning steps: walks that mark each queried attribute, conclusions, boxes, short chains, real mistakes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from longthink.vision_world.chains import answers_match
+from longthink.vision_world.look import description
+from longthink.vision_world.reasoning import (
+    ERROR_KINDS,
+    OP_ERRORS,
+    query_from_expr,
+    reason,
+    walk_line,
+)
+from longthink.vision_world.replies import BASE_STYLE, answer_of, reply, think_of
+from longthink.vision_world.scenes import (
+    GROUNDING_KINDS,
+    MULTI_STEP_KINDS,
+    QUESTION_KINDS,
+    Scene,
+    SceneObject,
+    generate_examples,
+    iou,
+    parse_box,
+)
+
+EXAMPLES = generate_examples(len(QUESTION_KINDS) * 30, seed=5)
+
+
+def test_walk_line_marks_each_attribute_next_to_its_word():
+    obj = SceneObject(colour="blue", shape="circle", size="small", row=1, col=1)
+    assert walk_line(obj, {"size": "small", "shape": "circle"}) == (
+        "b2 sbc small blue circle : small yes circle yes -> yes", True)
+    assert walk_line(obj, {"colour": "red"}) == ("b2 sbc small blue circle : red no -> no", False)
+    assert walk_line(obj, {"colour": "blue"}, flip="colour")[1] is False
+    assert query_from_expr("the large red object") == {"size": "large", "colour": "red"}
+    with pytest.raises(ValueError, match="the object"):
+        query_from_expr("the object")
+
+
+def test_gold_reasoning_reaches_the_gold_answer_for_every_kind():
+    for ex in EXAMPLES:
+        for style in ("long", "short"):
+            steps, answer, error_step = reason(ex, style=style)
+            assert error_step is None
+            assert answers_match(answer, ex["answer"], kind=ex["kind"]), (ex["question"], style, answer)
+            assert steps[0].content == description(Scene.from_dict(ex["scene"]))  # every reply looks first
+
+
+def test_reply_format_think_then_answer():
+    for ex in EXAMPLES:
+        text = reply(ex)
+        assert text.startswith("<think> ") and "</think><answer> " in text and text.endswith(" </answer>")
+        assert answers_match(answer_of(text), ex["answer"], kind=ex["kind"])
+        think = think_of(text)
+        if ex["kind"] in GROUNDING_KINDS:  # the answer's box is the box step's, in the training frame
+            assert think.split(" : ")[-1] == answer_of(text)
+            assert iou(parse_box(answer_of(text)), ex["box"]) > 0.5
+        if BASE_STYLE[ex["kind"]] == "short":
+            assert " ... so " in think and think.count(" -> ") <= 2 * 3
+        else:
+            assert " ... " not in think
+
+
+def test_referent_walks_stop_at_the_first_yes_and_counts_walk_every_cell():
+    where = next(e for e in EXAMPLES if e["kind"] == "where")
+    think = think_of(reply(where))
+    assert think.split(" . so ")[0].endswith("-> yes") and think.count("-> yes") == 1
+    count = next(e for e in EXAMPLES if e["kind"] == "count_cond")
+    long = think_of(reply(count, style="long"))
+    n_objects = len(count["scene"]["objects"])
+    assert long.count(" -> ") == n_objects and long.endswith(f"count {count['answer']}")
+
+
+def test_short_chains_cut_after_short_lines():
+    ex = next(e for e in EXAMPLES if e["kind"] in MULTI_STEP_KINDS and len(e["scene"]["objects"]) > 4
+              and e["kind"] == "count_cond")
+    for k in (1, 2, 3):
+        think = think_of(reply(ex, style="short", short_lines=k))
+        assert think.count(" -> ") == k
+
+
+def test_each_error_kind_is_a_real_mistake_that_later_steps_follow():
+    wrong = {k: [0, 0] for k in ERROR_KINDS}
+    for ex in EXAMPLES:
+        for kind in OP_ERRORS[ex["plan"]["op"]]:
+            steps, answer, at = reason(ex, error=kind, rng=random.Random(ex["id"]))
+            if at is None:
+                continue
+            gold_steps, _, _ = reason(ex)
+            assert [s.content for s in steps[:at]] == [s.content for s in gold_steps[:at]]  # right until the slip
+            assert steps[at].content != gold_steps[at].content
+            wrong[kind][0] += 1
+            wrong[kind][1] += not answers_match(answer, ex["answer"], kind=ex["kind"])
+    for kind, (n, bad) in wrong.items():
+        assert n > 20 and bad / n > 0.3, (kind, n, bad)
+
+
+def test_bad_style_and_error_name_the_value():
+    with pytest.raises(ValueError, match="medium"):
+        reason(EXAMPLES[0], style="medium")
+    with pytest.raises(ValueError, match="typo"):
+        reason(EXAMPLES[0], error="typo")
+
+
+def test_full_walks_visit_every_cell_and_conclude_at_the_first_yes():
+    from longthink.vision_world.chains import ChainTeacher
+
+    teacher = ChainTeacher(error_rate=0.0, seed=0, stop_at_first_yes=False)
+    for ex in [e for e in EXAMPLES if e["kind"] in ("where", "colour_of", "ground")][:30]:
+        text = reply(ex, stop_at_first_yes=False)
+        walk = think_of(text).split(" find ")[1].split(" . so ")[0]
+        assert walk.count(" -> ") == len(ex["scene"]["objects"])
+        assert answers_match(answer_of(text), ex["answer"], kind=ex["kind"])
+        chain = teacher.chain(ex)
+        assert " ".join(s["content"] for s in chain.steps[:-1]) == think_of(text)
+    for kind in ("selection", "location"):  # mistakes stay real mistakes on full walks
+        wrong = 0
+        for ex in [e for e in EXAMPLES if e["kind"] == "where"]:
+            _, answer, _ = reason(ex, error=kind, rng=random.Random(1), stop_at_first_yes=False)
+            wrong += answer != ex["answer"]
+        assert wrong >= 25, kind

@@ -1,0 +1,382 @@
+"""Reason: the steps every visual reply and every teacher chain is made of, in small local moves over the look.
+
+One writer serves the base VLM's replies (``longthink.vision_world.replies``) and the chain teacher
+(``longthink.vision_world.chains``), so data generation, assessment and Insight-V's reasoning agent share one way
+of looking. Steps (``(title, content)``), for "What colour is the small circle?"::
+
+    Look at the scene      a1 lrc a2 . a3 syt ... d4 lgc
+    Find the small circle  find small circle : a1 lrc large red circle : small no circle yes -> no
+                           a3 syt small yellow triangle : small yes circle no -> no
+                           b2 sbc small blue circle : small yes circle yes -> yes .
+    Conclude               so b2 sbc small blue circle
+
+The walk repeats the query, then visits the occupied cells in reading order: label, code, the code expanded into
+words, then one mark per queried attribute next to the word it checks, then their AND. Every mark compares two
+identical tokens a few positions apart, which a tiny model learns (probe 4: every mark 1.000); a lookup from the
+question's words straight to a cell stayed at chance (probe 1). A walk for one referent stops at its first
+``yes`` (the conclusion then copies the line just above it); a walk for a count visits every cell and ends with
+``count N``. Boxes get their own step from the cell and the object's size, one axis at a time
+(``box b2 small : column 2 -> 35 49 row 2 -> 35 49 : [ 35 , 35 , 49 , 49 ]``, pixels of the image at the training
+resolution, the cell's centre: the look has no sub-cell offsets).
+
+Several-step questions chain these moves (two counts then ``2 > 1 -> yes`` or ``2 + 1 = 3``; two referents then
+``b3 left of c1 : column 3 1 -> no``; a referent then one relation mark per other cell). ``style="short"`` cuts
+such a chain after the first walk's first ``short_lines`` lines and jumps to the answer (``... so 3``): the base
+VLM is trained on those, so it looks well and reasons briefly, leaving long chains to Insight-V and TACO.
+
+A ``Reasoner`` can make one real mistake (``error``), and later steps follow from it: ``perception`` misreads a
+code in the look, ``selection`` flips one attribute mark in a walk, ``count`` miscounts, ``arithmetic`` gets a
+comparison or sum wrong, ``location`` names or reads a neighbouring cell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from longthink.vision_world.look import ATTRIBUTE_WORDS, ATTRIBUTES, code, description
+from longthink.vision_world.scenes import RELATIONS, Scene, SceneObject, box, cell_label, cond_text
+
+ERROR_KINDS = ("perception", "selection", "count", "arithmetic", "location")
+# which mistakes each plan op's reasoning can contain
+OP_ERRORS: dict[str, tuple[str, ...]] = {
+    "attr": ("perception", "location"),
+    "attr_of": ("perception", "selection"),
+    "where": ("selection", "location"),
+    "ground": ("selection", "location"),
+    "count": ("perception", "selection", "count"),
+    "compare": ("perception", "selection", "count", "arithmetic"),
+    "add": ("perception", "selection", "count", "arithmetic"),
+    "sub": ("perception", "selection", "count", "arithmetic"),
+    "relation": ("selection", "location", "arithmetic"),
+    "relation_count": ("selection", "location", "count"),
+}
+STYLES = ("long", "short")
+
+
+def yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def query_from_expr(expr: str) -> dict[str, str]:
+    """``"the small circle"`` -> ``{"size": "small", "shape": "circle"}`` (``object`` names no attribute)."""
+    query = {}
+    for word in expr.split():
+        for attr, words in ATTRIBUTE_WORDS.items():
+            if word in words:
+                query[attr] = word
+    if not query:
+        raise ValueError(f"referring expression {expr!r} names no size, colour or shape")
+    return query
+
+
+def query_words(query: dict[str, str]) -> str:
+    return " ".join(query[a] for a in ATTRIBUTES if a in query)
+
+
+def walk_line(obj: SceneObject, query: dict[str, str], *, flip: str | None = None) -> tuple[str, bool]:
+    """``b2 sbc small blue circle : small yes circle yes -> yes``; ``flip`` writes that attribute's mark wrong."""
+    marks = []
+    for attr in ATTRIBUTES:
+        if attr in query:
+            ok = getattr(obj, attr) == query[attr]
+            marks.append((query[attr], ok != (attr == flip)))
+    hit = all(ok for _, ok in marks)
+    text = " ".join([obj.label, code(obj), obj.name, ":", *(f"{w} {yes_no(ok)}" for w, ok in marks), "->", yes_no(hit)])
+    return text, hit
+
+
+def box_words(b: Sequence[float]) -> str:
+    """``[ 35 , 63 , 49 , 77 ]``: one token per number and per mark (see ``look.world_words``)."""
+    return "[ " + " , ".join(str(int(round(v))) for v in b) + " ]"
+
+
+@dataclasses.dataclass
+class Step:
+    title: str
+    content: str
+    lines: list[str] | None = None  # a walk's lines (for the short style's cut)
+
+
+class Reasoner:
+    """Writes the steps for one example over the scene it *believes* (a perception error changes the belief)."""
+
+    def __init__(self, scene: Scene, plan: dict[str, Any], *, resolution: int, rng: random.Random | None = None,
+                 error: str | None = None, stop_at_first_yes: bool = True):
+        if error is not None and error not in ERROR_KINDS:
+            raise ValueError(f"unknown error kind {error!r}; known: {list(ERROR_KINDS)}")
+        self.scene, self.plan, self.resolution = scene, plan, resolution
+        self.rng = rng or random.Random(0)
+        self.error = error
+        self.stop_at_first_yes = stop_at_first_yes
+        self.error_step: int | None = None
+        self.steps: list[Step] = []
+
+    # -- bookkeeping ---------------------------------------------------------------------------------------
+    def take(self, kind: str) -> bool:
+        """True once, at the step where the chosen mistake of ``kind`` happens."""
+        if self.error == kind and self.error_step is None:
+            self.error_step = len(self.steps)
+            return True
+        return False
+
+    def add(self, title: str, content: str, lines: list[str] | None = None) -> None:
+        self.steps.append(Step(title, content, lines))
+
+    def obj(self, cell: Sequence[int]) -> SceneObject:
+        found = self.scene.at(cell[0], cell[1])
+        if found is None:
+            raise ValueError(f"plan names cell {cell_label(cell[0], cell[1])} but it is empty")
+        return found
+
+    # -- moves -----------------------------------------------------------------------------------------------
+    def look(self, relevant: Sequence[SceneObject] = (), attrs: Sequence[str] = ()) -> None:
+        """The description; a perception error misreads one attribute of one (preferably relevant) object."""
+        if self.error == "perception":
+            victim = self.rng.choice(list(relevant) or list(self.scene.objects))
+            attr = self.rng.choice(list(attrs) or list(ATTRIBUTES))
+            wrong = self.rng.choice([v for v in ATTRIBUTE_WORDS[attr] if v != getattr(victim, attr)])
+            believed = dataclasses.replace(victim, **{attr: wrong})
+            self.take("perception")
+            self.scene = Scene(self.scene.grid, tuple(believed if o is victim else o for o in self.scene.objects))
+        self.add("Look at the scene", description(self.scene))
+
+    def find(self, query: dict[str, str], *, first_only: bool, target: SceneObject | None = None) -> list[SceneObject]:
+        """The walk; for one referent (``first_only``) it stops at the first ``yes`` if ``stop_at_first_yes``.
+        Returns the cells marked yes."""
+        objects = list(self.scene.objects)
+        flips: dict[int, str] = {}
+        if self.error == "selection" and self.error_step is None:
+            flips = self._selection_flips(objects, query, first_only, target)
+            if flips:
+                self.take("selection")
+        lines, hits = [], []
+        for i, obj in enumerate(objects):
+            text, hit = walk_line(obj, query, flip=flips.get(i))
+            lines.append(text)
+            if hit:
+                hits.append(obj)
+                if first_only and self.stop_at_first_yes:
+                    break
+        words = query_words(query)
+        self.add(f"Find the {cond_text(query)}", f"find {words} : " + " ".join(lines) + " .", lines)
+        return hits
+
+    def _selection_flips(self, objects, query, first_only, target) -> dict[int, str]:
+        """One wrong mark that changes which cells a walk takes (two for a referent found later than a decoy)."""
+        keys = [a for a in ATTRIBUTES if a in query]
+        misses = {i: [a for a in keys if getattr(o, a) != query[a]] for i, o in enumerate(objects)}
+        decoys = [i for i, m in misses.items() if len(m) == 1]  # one wrong mark makes them look right
+        if first_only:
+            t = next((i for i, o in enumerate(objects) if o is target), None)
+            if t is None or not decoys:
+                return {}
+            before = [i for i in decoys if i < t]
+            if before:
+                i = self.rng.choice(before)
+                return {i: misses[i][0]}
+            i = self.rng.choice(decoys)
+            return {i: misses[i][0], t: self.rng.choice(keys)}  # skip the referent, take a later decoy
+        hits = [i for i, m in misses.items() if not m]
+        candidates = [(i, self.rng.choice(keys)) for i in hits] + [(i, misses[i][0]) for i in decoys]
+        if not candidates:
+            return {}
+        i, attr = self.rng.choice(candidates)
+        return {i: attr}
+
+    def conclude(self, obj: SceneObject | None) -> SceneObject | None:
+        """``so b2 sbc small blue circle``: the label of the line marked ``yes``, then its code and words, written the
+        way a walk line is (the code copied from the look by its label, the words expanded from the code right
+        before them), not copied from a line far above; a location error names a neighbour."""
+        if obj is None:
+            self.add("Conclude", "so none")
+            return None
+        if self.take("location"):
+            obj = self._neighbour(obj)
+        self.add("Conclude", f"so {obj.label} {code(obj)} {obj.name}")
+        return obj
+
+    def _neighbour(self, obj: SceneObject) -> SceneObject:
+        """An object one cell away if there is one, else the object moved to an empty neighbouring cell."""
+        g = self.scene.grid
+        cells = [(obj.row + dr, obj.col + dc) for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0))]
+        cells = [(r, c) for r, c in cells if 0 <= r < g and 0 <= c < g]
+        taken = [self.scene.at(r, c) for r, c in cells if self.scene.at(r, c) is not None]
+        if taken:
+            return self.rng.choice(taken)
+        r, c = self.rng.choice(cells)
+        return dataclasses.replace(obj, row=r, col=c, dx=0.0, dy=0.0)
+
+    def read_cell(self, obj: SceneObject) -> SceneObject:
+        """Position questions: ``find b2 : b2 sbc small blue circle .``; a location error reads a neighbour."""
+        asked = obj.label
+        if self.take("location"):
+            obj = self._neighbour(obj)
+            if self.scene.at(obj.row, obj.col) is None:  # an empty neighbour reads as nothing: take an object
+                obj = self.rng.choice([o for o in self.scene.objects if o.label != asked])
+        self.add(f"Find cell {asked}", f"find {asked} : {obj.label} {code(obj)} {obj.name} .")
+        return obj
+
+    def count(self, hits: Sequence[SceneObject]) -> int:
+        n = len(hits)
+        if self.take("count"):
+            n = n + 1 if n == 0 or self.rng.random() < 0.5 else n - 1
+        self.add("Count", f"count {n}")
+        return n
+
+    def box(self, obj: SceneObject) -> list[int]:
+        """The box of the object centred in its cell, in pixels of the image at ``resolution``, one axis at a time:
+        ``box c2 small : column 2 -> 35 49 row 3 -> 63 77 : [ 35 , 63 , 49 , 77 ]`` (each range a function of one
+        number and the size right before it)."""
+        b = box(dataclasses.replace(obj, dx=0.0, dy=0.0), grid=self.scene.grid, resolution=self.resolution)
+        self.add("Compute the box", f"box {obj.label} {obj.size} : column {obj.col + 1} -> {b[0]} {b[2]} "
+                                    f"row {obj.row + 1} -> {b[1]} {b[3]} : {box_words(b)}")
+        return b
+
+
+# ------------------------------------------------------------------------------------------- writers by op
+def _w_attr(r: Reasoner) -> str:
+    target = r.obj(r.plan["obj"])
+    r.look([target], [r.plan["attr"]])
+    obj = r.conclude(r.read_cell(r.scene.at(target.row, target.col)))
+    return getattr(obj, r.plan["attr"])
+
+
+def _w_attr_of(r: Reasoner) -> str:
+    target = r.obj(r.plan["obj"])
+    r.look([target], [r.plan["attr"]])
+    believed = r.scene.at(target.row, target.col)
+    hits = r.find(query_from_expr(r.plan["expr"]), first_only=True, target=believed)
+    obj = r.conclude(hits[0] if hits else None)
+    return getattr(obj, r.plan["attr"]) if obj else "none"
+
+
+def _w_where(r: Reasoner) -> str:
+    r.look()
+    target = r.obj(r.plan["obj"])
+    hits = r.find(query_from_expr(r.plan["expr"]), first_only=True, target=target)
+    obj = r.conclude(hits[0] if hits else None)
+    return obj.label if obj else "none"
+
+
+def _w_ground(r: Reasoner) -> str:
+    r.look()
+    target = r.obj(r.plan["obj"])
+    hits = r.find(query_from_expr(r.plan["expr"]), first_only=True, target=target)
+    obj = r.conclude(hits[0] if hits else None)
+    return box_words(r.box(obj)) if obj else "none"
+
+
+def _counts(r: Reasoner) -> list[int]:
+    conds = r.plan["conds"]
+    relevant = [o for o in r.scene.objects if any(all(getattr(o, k) == v for k, v in c.items()) for c in conds)]
+    r.look(relevant, sorted({k for c in conds for k in c}))
+    return [r.count(r.find(dict(cond), first_only=False)) for cond in conds]
+
+
+def _w_count(r: Reasoner) -> str:
+    (n,) = _counts(r)
+    return str(n)
+
+
+def _w_compare(r: Reasoner) -> str:
+    na, nb = _counts(r)
+    more = na > nb
+    if r.take("arithmetic"):
+        more = not more
+    r.add("Compare the counts", f"{na} > {nb} -> {yes_no(more)}")
+    return yes_no(more)
+
+
+def _w_arith(r: Reasoner) -> str:
+    na, nb = _counts(r)
+    sign = "+" if r.plan["op"] == "add" else "-"
+    value = na + nb if sign == "+" else na - nb
+    if r.take("arithmetic"):
+        value += r.rng.choice([-1, 1]) if value > 0 else 1
+    r.add("Compute", f"{na} {sign} {nb} = {value}")
+    return str(value)
+
+
+def _axis(rel: str, a: SceneObject, b: SceneObject) -> str:
+    if rel in ("left of", "right of"):
+        return f"column {a.col + 1} {b.col + 1}"
+    return f"row {a.label[0]} {b.label[0]}"
+
+
+def _w_relation(r: Reasoner) -> str:
+    r.look()
+    rel = r.plan["relation"]
+    found = []
+    for cell, expr in zip(r.plan["objs"], r.plan["exprs"]):
+        hits = r.find(query_from_expr(expr), first_only=True, target=r.obj(cell))
+        obj = r.conclude(hits[0] if hits else None)
+        if obj is None:
+            return "none"
+        found.append(obj)
+    a, b = found
+    holds = RELATIONS[rel](a, b)
+    if r.take("arithmetic"):
+        holds = not holds
+    r.add("Compare the places", f"{a.label} {rel} {b.label} : {_axis(rel, a, b)} -> {yes_no(holds)}")
+    return yes_no(holds)
+
+
+def _w_relation_count(r: Reasoner) -> str:
+    r.look()
+    rel = r.plan["relation"]
+    hits = r.find(query_from_expr(r.plan["expr"]), first_only=True, target=r.obj(r.plan["obj"]))
+    b = r.conclude(hits[0] if hits else None)
+    if b is None:
+        return "none"
+    others = [o for o in r.scene.objects if o.label != b.label]
+    marks = [RELATIONS[rel](o, b) for o in others]
+    if others and r.take("selection"):
+        i = r.rng.randrange(len(others))
+        marks[i] = not marks[i]
+    lines = [f"{o.label} {yes_no(m)}" for o, m in zip(others, marks)]
+    r.add(f"Find the objects {rel} {b.label}", f"{rel} {b.label} : " + " ".join(lines) + " .", lines)
+    return str(r.count([o for o, m in zip(others, marks) if m]))
+
+
+WRITERS = {
+    "attr": _w_attr,
+    "attr_of": _w_attr_of,
+    "where": _w_where,
+    "ground": _w_ground,
+    "count": _w_count,
+    "compare": _w_compare,
+    "add": _w_arith,
+    "sub": _w_arith,
+    "relation": _w_relation,
+    "relation_count": _w_relation_count,
+}
+
+
+def reason(example: dict[str, Any], *, error: str | None = None, rng: random.Random | None = None,
+           style: str = "long", short_lines: int = 2, stop_at_first_yes: bool = True) -> tuple[list[Step], str, int | None]:
+    """``(steps, answer, error_step)`` for an example of ``scenes.generate_examples``.
+
+    ``style="short"`` keeps the look and the first walk's first ``short_lines`` lines, then ``... so <answer>``
+    (the answer the full chain reaches); referent and position questions have no short form (their walk is short).
+    ``stop_at_first_yes=False`` walks every occupied cell for a referent too (the conclusion takes the first ``yes``).
+    """
+    if style not in STYLES:
+        raise ValueError(f"unknown reasoning style {style!r}; known: {list(STYLES)}")
+    plan = example["plan"]
+    if plan["op"] not in WRITERS:
+        raise ValueError(f"example {example.get('id', '?')!r}: no reasoning writer for plan op {plan['op']!r}")
+    r = Reasoner(Scene.from_dict(example["scene"]), plan, resolution=example["resolution"], rng=rng, error=error,
+                 stop_at_first_yes=stop_at_first_yes)
+    answer = WRITERS[plan["op"]](r)
+    steps = r.steps
+    if style == "short" and plan["op"] in SEVERAL_STEP_OPS:
+        first = next(s for s in steps if s.lines is not None)
+        cut = " ".join(first.content.split(" : ", 1)[:1] + [":"] + first.lines[:short_lines]) + f" ... so {answer}"
+        steps = [steps[0], Step("Reason briefly", cut)]
+    return steps, answer, r.error_step
+
+
+SEVERAL_STEP_OPS = ("count", "compare", "add", "sub", "relation", "relation_count")

@@ -27,7 +27,7 @@ def _run(out_dir):
     timing = pipeline.time_overhead(ctx, data, models)
     values = pipeline.metrics(evaluation, timing)
     pipeline.record(ctx, values)
-    diagnosis = pipeline.diagnose(evaluation)
+    diagnosis = pipeline.diagnose(ctx, evaluation)
     assert set(diagnosis["table"].index) == set(ctx.stage("eval").kit.systems)
     assert (diagnosis["table"]["wrong"] == diagnosis["table"][["misread", "value", "cut_short", "format"]].sum(1)).all()
     return ctx, values, points, evaluation

@@ -31,7 +31,8 @@ def _tagged(nb, tag):
     return [c for c in nb.cells if c.cell_type == "code" and tag in c.metadata.get("tags", [])]
 
 
-@pytest.mark.parametrize("name,paper", [("s1", "s1"), ("thinklogit", "thinklogit")])
+@pytest.mark.parametrize("name,paper", [("s1", "s1"), ("thinklogit", "thinklogit"), ("insight_v", "insight_v"),
+                                        ("taco", "taco")])
 def test_paper_notebooks_have_live_controls_and_checked_exercises(name, paper):
     """Issue 15: at least one widget and two exercises per paper notebook, each exercise cell checking a registered
     exercise of its paper through a stub (the solution stays in the library)."""

@@ -84,16 +84,14 @@ def test_a_world_registers_its_entries():
     assert resolve("world:test_entry", kind="tool", seed=4).load() == 4
 
 
-def test_vision_general_rows_are_the_base_vlms_own_replies(smoke_cache):
-    """Insight-V's general SFT rows: questions of the base VLM's kinds, each with the reply the base VLM is trained
-    to give (look, reason, answer), drawn by seed."""
-    from longthink.vision_world.replies import reply
+def test_vision_general_rows_are_short_answers_drawn_by_seed(smoke_cache):
+    """Insight-V's general SFT rows: questions of the base VLM's kinds, each answered by its gold answer alone (the
+    summary agent's short answers), drawn by seed."""
 
     general = resolve("world-vision:general", kind="dataset", profile="smoke", seed=0)
     rows = general.rows()
     assert len(rows) == 2048 and len({r["id"] for r in rows}) == 2048
     row = rows[0]
     assert {"question", "answer", "kind", "scene", "reply"} <= set(row)
-    assert row["reply"] == reply(row["example"]) and row["reply"].startswith("<think>")
-    assert row["reply"].endswith("</answer>")
+    assert row["reply"] == row["answer"] and "<think>" not in row["reply"] and row["kind"] != "describe"
     assert resolve("world-vision:general", kind="dataset", profile="smoke", seed=1).key != general.key

@@ -8,7 +8,7 @@ return from the cache, and Debian's Chromium with its driver:
 
     apt-get install -y chromium chromium-driver
     .venv/bin/pip install -e '.[browser]'                  # selenium, pinned in pyproject.toml
-    .venv/bin/python tools/lab_screenshots.py              # s1 and thinklogit, tiny profile -> docs/lab_*.png
+    .venv/bin/python tools/lab_screenshots.py              # every paper notebook, tiny profile -> docs/lab_*.png
     .venv/bin/python tools/lab_screenshots.py --notebook s1 --profile smoke --out /tmp/look
 
 The notebook runs from a parameterised copy (``notebooks/_look_<name>.ipynb``: ``_`` marks a draft that the kit's
@@ -52,13 +52,22 @@ class Target:
 TARGETS: dict[str, Target] = {
     "s1": Target("01_s1.ipynb", "s1_widgets.trace_explorer(", "thinking budget", 0.22, "lab_s1.png"),
     "thinklogit": Target("02_thinklogit.ipynb", "explorer.show(", "alpha", 0.85, "lab_thinklogit.png"),
+    "insight_v": Target("03_insight_v.ipynb", "iv_widgets.chain_explorer(", "steps shown", 0.3, "lab_insight_v.png"),
+    "taco": Target("04_taco.ipynb", "taco_widgets.resolution_explorer(", "TTRS scale", 0.85, "lab_taco.png"),
 }
 
-RUN_TO_CONTROLS = """
-const [marker, done] = [arguments[0], arguments[arguments.length - 1]];
+# The panel of the notebook whose file name is given, found among the main area's widgets: headless Chromium often
+# has no focused widget, and then JupyterLab 4's shell.currentWidget is null.
+NOTEBOOK_PANEL = """
+const notebookPanel = (app, name) => app && Array.from(app.shell.widgets('main')).find(
+  w => w.content && w.sessionContext && w.context && w.context.path.endsWith(name));
+"""
+
+RUN_TO_CONTROLS = NOTEBOOK_PANEL + """
+const [marker, name, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
 (async () => {
   const app = window.jupyterapp;
-  const panel = app.shell.currentWidget;
+  const panel = notebookPanel(app, name);
   await panel.context.ready;
   await panel.sessionContext.ready;
   const nb = panel.content;
@@ -79,8 +88,12 @@ const [marker, done] = [arguments[0], arguments[arguments.length - 1]];
 })().catch(e => done({error: String(e)}));
 """
 
-CELL_TEXT = """
-const nb = window.jupyterapp.shell.currentWidget.content;
+CELL_NODE = NOTEBOOK_PANEL + """
+return notebookPanel(window.jupyterapp, arguments[1]).content.widgets[arguments[0]].node;
+"""
+
+CELL_TEXT = NOTEBOOK_PANEL + """
+const nb = notebookPanel(window.jupyterapp, arguments[1]).content;
 return nb.widgets[arguments[0]].node.innerText;
 """
 
@@ -167,26 +180,27 @@ def look(driver, base: str, target: Target, copy: Path, out: Path, timeout: floa
     started = time.time()
     driver.get(f"{base}/lab/tree/notebooks/{copy.name}")
     wait_for(lambda: driver.execute_script(
-        "const a = window.jupyterapp; const w = a && a.shell.currentWidget;"
+        NOTEBOOK_PANEL + "const a = window.jupyterapp; const w = notebookPanel(a, arguments[0]);"
         "return !!(w && w.content && w.content.widgets && w.content.widgets.length && w.sessionContext"
-        " && w.sessionContext.session && w.sessionContext.session.kernel);"), 180, "the notebook and its kernel")
+        " && w.sessionContext.session && w.sessionContext.session.kernel);", copy.name),
+        180, "the notebook and its kernel")
     driver.set_script_timeout(timeout)
-    ran = driver.execute_async_script(RUN_TO_CONTROLS, target.marker)
+    ran = driver.execute_async_script(RUN_TO_CONTROLS, target.marker, copy.name)
     if ran.get("error") or ran.get("errors"):
         raise RuntimeError(f"{target.notebook}: running up to the controls failed: {ran}")
     index = ran["index"]
-    cell = driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")[index]
+    cell = driver.execute_script(CELL_NODE, index, copy.name)  # in this notebook's panel (others may be open)
     slider = wait_for(lambda: next((s for s in cell.find_elements(By.CSS_SELECTOR, ".widget-slider")
                                     if target.slider in s.text), None), 120, f"the {target.slider!r} slider")
-    before = driver.execute_script(CELL_TEXT, index)
+    before = driver.execute_script(CELL_TEXT, index, copy.name)
     track = slider.find_element(By.CSS_SELECTOR, ".noUi-base")
     handle = slider.find_element(By.CSS_SELECTOR, ".noUi-handle")
     driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", cell)
     x_to = track.location["x"] + target.drop_at * track.size["width"]
     x_from = handle.location["x"] + handle.size["width"] / 2
     ActionChains(driver).click_and_hold(handle).move_by_offset(int(x_to - x_from), 0).release().perform()
-    after = wait_for(lambda: (t := driver.execute_script(CELL_TEXT, index)) != before and "Executing" not in t and t,
-                     120, "the output to redraw after the drag")
+    after = wait_for(lambda: (t := driver.execute_script(CELL_TEXT, index, copy.name)) != before
+                     and "Executing" not in t and t, 120, "the output to redraw after the drag")
     time.sleep(1.0)  # let the output area settle before the picture
     driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", cell)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Probe (issue 12): how many pretraining steps, and which data mix, saturate reading at every chain position?
 
-Trains one world-sized Qwen2 from scratch with the kit's pretraining loop pieces (``encode_batch``, ``lr_at``) on a
+Trains one world-sized Qwen2 from scratch with the kit's pretraining loop pieces (``encode_batch``, ``training.cosine_schedule``) on a
 mix of: chat questions answered in the short style (at most 3 steps, ``...``, then the last value reached), single
 step drills (``Q From:h=6.`` -> ``h-2:6=4``) and run drills (``Q Run:h=6.`` -> the steps from h to the end of the
 question, then the answer). Then, greedy on fresh difficulty-5 questions: read accuracy per position of a full run
@@ -73,7 +73,8 @@ def main(argv=None):
     import torch
 
     from longthink.text_world import diagnosis as dg
-    from longthink.text_world.pretrain import encode_batch, lr_at, prompt_text
+    from longthink.text_world.pretrain import MIN_LR_RATIO, encode_batch, prompt_text
+    from longthink.training import cosine_schedule
     from longthink.tokenizer import load_tokenizer
 
     torch.set_num_threads(1)
@@ -89,6 +90,7 @@ def main(argv=None):
     rng = random.Random(args.seed)
     evalq = {p.question for p in sample_problems(args.eval_n, seed=4242, difficulties=[5])}
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    schedule = cosine_schedule(opt, warmup_steps=50, total_steps=args.steps, min_lr_ratio=MIN_LR_RATIO)
     model.train()
     t0, losses = time.perf_counter(), []
     for step in range(args.steps):
@@ -106,13 +108,12 @@ def main(argv=None):
             else:
                 pairs.append(run_drill(p, rng, window=args.window))
         ids, mask, labels = encode_batch(tok, pairs)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, total=args.steps, warmup=50, peak=args.lr)
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        schedule.step()
         losses.append(loss.item())
         if step % 250 == 0:
             print(step, round(sum(losses[-50:]) / len(losses[-50:]), 4), round(time.perf_counter() - t0, 1), flush=True)

@@ -44,7 +44,8 @@ def main(argv=None) -> int:
     from longthink.grading import grade
     from longthink.models import load_causal_lm, load_tokenizer
     from longthink.s1 import pipeline as s1
-    from longthink.s1.budget_forcing import answer_text, chat_prompts, make_backend
+    from longthink.s1.backends import make_backend
+    from longthink.s1.budget_forcing import answer_text, chat_prompts
     from longthink.s1.curation import curate
     from longthink.s1.sft import train_sft
     from longthink.text_world import diagnosis as dg
@@ -73,7 +74,9 @@ def main(argv=None) -> int:
             return False
         return grade(short_completion(p, short_steps=teacher.short_steps), row["answer"])
 
-    recipe = s1.load("tiny", overrides={f"stages.sft.{k}": v for k, v in (x.split("=", 1) for x in args.sft)}
+    from longthink.config import load_recipe, recipe_path
+
+    recipe = load_recipe(recipe_path("s1"), profile="tiny", overrides={f"stages.sft.{k}": v for k, v in (x.split("=", 1) for x in args.sft)}
                      | {f"stages.evaluate.{k}": v for k, v in (x.split("=", 1) for x in args.eval)})
     ck = recipe.stage("curate").kit
     # the funnel's difficulty step needs one answer per quality-filtered row: compute them on the same rows

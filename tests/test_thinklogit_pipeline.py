@@ -28,7 +28,7 @@ def _run(out_dir):
     values = pipeline.metrics(evaluation, timing)
     pipeline.record(ctx, values)
     diagnosis = pipeline.diagnose(ctx, evaluation)
-    assert set(diagnosis["table"].index) == set(ctx.stage("eval").kit.systems)
+    assert set(diagnosis["table"].index) == set(ctx.settings("eval").kit.systems)
     assert (diagnosis["table"]["wrong"] == diagnosis["table"][["misread", "value", "cut_short", "format"]].sum(1)).all()
     return ctx, values, points, evaluation
 

@@ -60,3 +60,13 @@ def test_a_lock_dies_with_its_holder(tmp_path):
     while is_locked(tmp_path / "m") and time.time() < deadline:
         time.sleep(0.05)
     assert not is_locked(tmp_path / "m")
+
+
+def test_jsonl_round_trip_skips_blank_lines(tmp_path):
+    from pathlib import Path as P
+
+    from longthink.files import read_jsonl, write_jsonl
+
+    write_jsonl(tmp_path / "rows.jsonl", [{"a": 1}, {"path": P("x/y")}])
+    (tmp_path / "rows.jsonl").write_text((tmp_path / "rows.jsonl").read_text() + "\n")
+    assert read_jsonl(tmp_path / "rows.jsonl") == [{"a": 1}, {"path": "x/y"}]

@@ -96,6 +96,16 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
 
 
 # ------------------------------------------------------------------------------------------------------ locks
+def write_jsonl(path: str | os.PathLike, rows) -> None:
+    """One JSON object per line (a stage's rows, written inside the stage's temp folder)."""
+    Path(path).write_text("".join(json.dumps(r, default=str) + "\n" for r in rows))  # any other value as its text
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """The rows of a JSON-lines file (blank lines skipped)."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
 def lock_path(final: str | os.PathLike) -> Path:
     final = Path(final)
     return final.with_name(f".{final.name}{LOCK_SUFFIX}")

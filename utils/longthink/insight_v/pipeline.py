@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from longthink.insight_v.steps import Path as ChainPath
+from longthink.files import read_jsonl, write_jsonl
 from longthink.runs import PaperRun, open_paper
 from longthink.training import torch_threads
 
@@ -25,14 +26,6 @@ def setup(profile: str = "tiny", *, seed: int = 0, output_dir: str = "runs", ove
           recipe: str | Path | None = None) -> PaperRun:
     """Open an Insight-V run: ``recipes/insight_v.yaml`` under ``profile``, the seed set, the run folder ready."""
     return open_paper(PAPER, profile, seed=seed, output_dir=output_dir, overrides=overrides, recipe=recipe)
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    path.write_text("".join(json.dumps(r, default=str) + "\n" for r in rows))
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _threads(ctx: PaperRun):
@@ -79,12 +72,12 @@ def prepare_questions(ctx: PaperRun) -> dict:
     def build(tmp: Path) -> dict:
         splits = make_questions(kit, tools=modules, seed=ctx.seed, rows_of=rows_of, image_dir=tmp / "images")
         for split, rows in splits.items():
-            _write_jsonl(tmp / f"{split}.jsonl", rows)
+            write_jsonl(tmp / f"{split}.jsonl", rows)
         return {"counts": {split: len(rows) for split, rows in splits.items()},
                 "kinds": {split: sorted({r["kind"] for r in rows}) for split, rows in splits.items()}}
 
     stage = ctx.stage("questions", build, inputs=_tool_inputs(tools))
-    splits = {split: _read_jsonl(stage.path(f"{split}.jsonl")) for split in stage["counts"]}
+    splits = {split: read_jsonl(stage.path(f"{split}.jsonl")) for split in stage["counts"]}
     image_fn = image_function(scenes=modules.get("scenes"), image_dir=stage.path("images"))
     by_id = {q["id"]: q for rows in splits.values() for q in rows}
     return {"splits": splits, "by_id": by_id, "image_fn": image_fn, "tools": tools, "modules": modules,
@@ -116,13 +109,13 @@ def generate(ctx: PaperRun, questions: dict) -> dict:
             paths, stats = generate_paths(questions["splits"]["train"], generator, Protocol.from_settings(kit),
                                           n_paths=kit.n_paths, batch_size=kit.batch_size,
                                           image_fn=questions["image_fn"])
-        _write_jsonl(tmp / "paths.jsonl", [p.to_dict() for p in paths])
+        write_jsonl(tmp / "paths.jsonl", [p.to_dict() for p in paths])
         return {"n_paths": stats.paths, "calls": stats.calls, "rounds": stats.rounds, "retries": stats.retries,
                 "failed": stats.failed, "capped": stats.capped, "seconds": round(stats.seconds, 3),
                 "chains_per_second": round(stats.chains_per_second, 2)}
 
     stage = ctx.stage("generate", build, inputs={"questions": questions["stage"], **_tool_inputs(questions["tools"])})
-    paths = [ChainPath.from_dict(r) for r in _read_jsonl(stage.path("paths.jsonl"))]
+    paths = [ChainPath.from_dict(r) for r in read_jsonl(stage.path("paths.jsonl"))]
     return {"paths": paths, **stage.result, "stage": stage}
 
 
@@ -164,13 +157,13 @@ def assess(ctx: PaperRun, questions: dict, generated: dict) -> dict:
         routed = route(paths, reasoning_per_question=kit.reasoning_per_question,
                        summary_per_question=kit.summary_per_question, summary_wrong_share=kit.summary_wrong_share,
                        seed=ctx.seed)
-        _write_jsonl(tmp / "paths.jsonl", [p.to_dict() for p in paths])
+        write_jsonl(tmp / "paths.jsonl", [p.to_dict() for p in paths])
         return {"filters": filter_table(paths, routed), "tiers": tier_counts(paths),
                 "reasoning": len(routed["reasoning"]), "summary": len(routed["summary"])}
 
     stage = ctx.stage("assess", build, inputs={"generate": generated["stage"], "questions": questions["stage"],
                                                **_tool_inputs(questions["tools"])})
-    paths = [ChainPath.from_dict(r) for r in _read_jsonl(stage.path("paths.jsonl"))]
+    paths = [ChainPath.from_dict(r) for r in read_jsonl(stage.path("paths.jsonl"))]
     return {"paths": paths, "reasoning": [p for p in paths if "reasoning" in p.routes],
             "summary": [p for p in paths if "summary" in p.routes], "filters": stage["filters"],
             "tiers": stage["tiers"], "stage": stage}
@@ -339,7 +332,7 @@ def evaluate(ctx: PaperRun, questions: dict, agents: dict, *, split: str = "eval
                                      system_questions(ctx, questions, system, split))
                 out[system] = _grade_summary(ctx, questions, answers)
                 rows += _answers_out(answers)
-        _write_jsonl(tmp / "answers.jsonl", rows)
+        write_jsonl(tmp / "answers.jsonl", rows)
         return {"systems": out}
 
     settings = {"eval": ctx.settings("eval").as_dict(), "reason": ctx.settings("reason_sft").as_dict(),
@@ -348,7 +341,7 @@ def evaluate(ctx: PaperRun, questions: dict, agents: dict, *, split: str = "eval
     stage = ctx.stage("eval", build, settings=settings, folder=name,
                       inputs={"questions": questions["stage"], "base": base.artefact(),
                               **{f"agent_{r}": agents[r]["stage"] for r in ("reason", "summary", "single")}})
-    answers = [Answer(**r) for r in _read_jsonl(stage.path("answers.jsonl"))]
+    answers = [Answer(**r) for r in read_jsonl(stage.path("answers.jsonl"))]
     return {"systems": dict(stage["systems"]), "answers": answers, "stage": stage}
 
 
@@ -375,8 +368,8 @@ def dpo_round(ctx: PaperRun, r: int, questions: dict, policy: dict, summary: dic
                 instruction=summ.summary_instruction, batch_size=kit.batch_size, seed=ctx.seed * 1000 + 100 + r)
             del reasoner, summary_model
             pairs, counts = dpo_lib.build_pairs(cands, pairs_per_question=kit.pairs_per_question)
-            _write_jsonl(tmp / "candidates.jsonl", cands)
-            _write_jsonl(tmp / "pairs.jsonl", dpo_lib.record(pairs, questions["by_id"], suffix=reason.reason_suffix))
+            write_jsonl(tmp / "candidates.jsonl", cands)
+            write_jsonl(tmp / "pairs.jsonl", dpo_lib.record(pairs, questions["by_id"], suffix=reason.reason_suffix))
             rows = dpo_lib.pair_rows(pairs, questions["by_id"], questions["image_fn"], suffix=reason.reason_suffix)
             if rows:
                 result = dpo_lib.train_round(policy=policy["path"], rows=rows, stage=stage_settings, out_dir=tmp,
@@ -410,14 +403,14 @@ def evaluate_round(ctx: PaperRun, r: int, questions: dict, policy: dict, summary
             loaded = {"reason": _load(policy["path"], ctx), "summary": _load(summary["path"], ctx)}
             answers = run_system(ctx, system, questions, loaded, system_questions(ctx, questions, system, "eval"))
             out = _grade_summary(ctx, questions, answers)
-        _write_jsonl(tmp / "answers.jsonl", _answers_out(answers))
+        write_jsonl(tmp / "answers.jsonl", _answers_out(answers))
         return {"systems": {system: out}}
 
     settings = {"eval": ctx.settings("eval").as_dict(), "reason": ctx.settings("reason_sft").as_dict(),
                 "summary": ctx.settings("summary_sft").as_dict(), "round": r}
     stage = ctx.stage("eval", build, settings=settings, folder=f"eval_dpo_round_{r}",
                       inputs={"questions": questions["stage"], "policy": policy["stage"], "summary": summary["stage"]})
-    answers = [Answer(**a) for a in _read_jsonl(stage.path("answers.jsonl"))]
+    answers = [Answer(**a) for a in read_jsonl(stage.path("answers.jsonl"))]
     return {"systems": dict(stage["systems"]), "answers": answers, "stage": stage}
 
 
@@ -457,11 +450,11 @@ def flawed(ctx: PaperRun, questions: dict, summary: dict) -> dict:
                              sampling=_sampling(ev, "summary"), batch_size=ev.batch_size, seed=ctx.seed * 1000 + 29)
         result = flawed_summary(cases, [extract_answer(o) for o in outs], questions["by_id"],
                                 _judge(ctx, questions))
-        _write_jsonl(tmp / "flawed.jsonl", result.pop("rows"))
+        write_jsonl(tmp / "flawed.jsonl", result.pop("rows"))
         return result
 
     settings = {"eval": ctx.settings("eval").as_dict(), "summary": ctx.settings("summary_sft").as_dict()}
     stage = ctx.stage("eval", build, settings=settings, folder="flawed",
                       inputs={"questions": questions["stage"], "summary": summary["stage"],
                               **_tool_inputs(questions["tools"])})
-    return {**stage.result, "rows": _read_jsonl(stage.path("flawed.jsonl")), "stage": stage}
+    return {**stage.result, "rows": read_jsonl(stage.path("flawed.jsonl")), "stage": stage}

@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+from longthink.files import read_jsonl, write_jsonl
 from longthink.runs import PaperRun, open_paper
 from longthink.thinklogit.data import Question
 from longthink.thinklogit.guided import Guidance
@@ -26,14 +27,6 @@ def setup(profile: str = "tiny", *, seed: int = 0, output_dir: str = "runs", ove
           recipe: str | Path | None = None) -> PaperRun:
     """Open a ThinkLogit run: ``recipes/thinklogit.yaml`` under ``profile``, the seed set, the run folder ready."""
     return open_paper(PAPER, profile, seed=seed, output_dir=output_dir, overrides=overrides, recipe=recipe)
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    path.write_text("".join(json.dumps(r, default=str) + "\n" for r in rows))
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _threads(ctx: PaperRun):
@@ -62,21 +55,21 @@ def prepare_data(ctx: PaperRun) -> dict:
         questions = load_questions(data, rows_of=rows_of)
         sft, dpo, dev = load_training(data, ctx.settings("guider"), rows_of=rows_of, well_formed=well_formed,
                                       train_guider=train_guider)
-        _write_jsonl(tmp / "eval.jsonl", [q.as_dict() for qs in questions.values() for q in qs])
-        _write_jsonl(tmp / "sft.jsonl", sft)
-        _write_jsonl(tmp / "dpo_prompts.jsonl", [q.as_dict() for q in dpo])
-        _write_jsonl(tmp / "dev_prompts.jsonl", [q.as_dict() for q in dev])
+        write_jsonl(tmp / "eval.jsonl", [q.as_dict() for qs in questions.values() for q in qs])
+        write_jsonl(tmp / "sft.jsonl", sft)
+        write_jsonl(tmp / "dpo_prompts.jsonl", [q.as_dict() for q in dpo])
+        write_jsonl(tmp / "dev_prompts.jsonl", [q.as_dict() for q in dev])
         return {"eval": {b: len(qs) for b, qs in questions.items()}, "sft_rows": len(sft), "dpo_prompts": len(dpo),
                 "dev_prompts": len(dev)}
 
     settings = {"data": data.as_dict(), "guider": ctx.settings("guider").kit.__dict__, "train_guider": train_guider}
     stage = ctx.stage("data", build, settings=settings, inputs=inputs)
     eval_q: dict[str, list[Question]] = {}
-    for row in _read_jsonl(stage.path("eval.jsonl")):
+    for row in read_jsonl(stage.path("eval.jsonl")):
         eval_q.setdefault(row["benchmark"], []).append(Question(**row))
-    return {"eval": eval_q, "sft": _read_jsonl(stage.path("sft.jsonl")),
-            "dpo": [Question(**r) for r in _read_jsonl(stage.path("dpo_prompts.jsonl"))],
-            "dev": [Question(**r) for r in _read_jsonl(stage.path("dev_prompts.jsonl"))],
+    return {"eval": eval_q, "sft": read_jsonl(stage.path("sft.jsonl")),
+            "dpo": [Question(**r) for r in read_jsonl(stage.path("dpo_prompts.jsonl"))],
+            "dev": [Question(**r) for r in read_jsonl(stage.path("dev_prompts.jsonl"))],
             "summary": dict(stage.result), "stage": stage}
 
 
@@ -166,8 +159,8 @@ def make_rollouts(ctx: PaperRun, data: dict, models: Models) -> dict:
         pairs, counts = build_pairs(samples, combos=list(kit.combos), max_pairs=kit.max_pairs, balance=kit.balance,
                                     seed=ctx.seed, eos_token=models.tokenizer.eos_token, cut=kit.pair_cut,
                                     tokenizer=models.tokenizer, per_question=kit.pairs_per_question)
-        _write_jsonl(tmp / "samples.jsonl", [s.as_dict() for rows in samples.values() for s in rows])
-        _write_jsonl(tmp / "pairs.jsonl", pairs)
+        write_jsonl(tmp / "samples.jsonl", [s.as_dict() for rows in samples.values() for s in rows])
+        write_jsonl(tmp / "pairs.jsonl", pairs)
         return {"sources": {s: {k: v for k, v in summarize(rows).items() if k in ("accuracy", "mean_tokens")}
                             for s, rows in samples.items()}, "pairs": counts}
 
@@ -192,7 +185,7 @@ def train_dpo(ctx: PaperRun, guider_path: str, rollouts: dict) -> dict:
     guider = resolve(guider_path, profile=ctx.profile, seed=ctx.seed)
 
     def build(tmp: Path) -> dict:
-        pairs = _read_jsonl(Path(rollouts["pairs_path"]))
+        pairs = read_jsonl(Path(rollouts["pairs_path"]))
         with _threads(ctx):
             return dpo(guider_path=guider.path, pairs=pairs, stage=ctx.settings("dpo"), out_dir=tmp, seed=ctx.seed)
 
@@ -217,12 +210,12 @@ def evaluate_systems(ctx: PaperRun, data: dict, models: Models) -> dict:
                 rows += [s.as_dict() for s in samples]
                 out[name] = {**summarize(samples), "decode_seconds": stats.seconds,
                              "decode_s_per_token": stats.seconds_per_token}
-        _write_jsonl(tmp / "samples.jsonl", rows)
+        write_jsonl(tmp / "samples.jsonl", rows)
         return {"systems": out}
 
     settings = {name: ctx.settings(name).as_dict() for name in ("models", "eval")}
     stage = ctx.stage("eval", build, settings=settings, inputs={"data": data["stage"], **_model_inputs(models)})
-    samples = _samples(_read_jsonl(stage.path("samples.jsonl")))
+    samples = _samples(read_jsonl(stage.path("samples.jsonl")))
     return {"systems": stage["systems"], "samples": samples, "stage": stage}
 
 

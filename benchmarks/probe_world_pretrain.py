@@ -64,7 +64,8 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--mix", default="0.4,0.3,0.3", help="shares of short / single drill / run drill batches")
     ap.add_argument("--window", type=int, default=0, help="run drills: at most this many steps (0 = to the end)")
-    ap.add_argument("--tokenizer", default="/work/cache-before/world/tokenizer-05c086420980")
+    ap.add_argument("--tokenizer", default=None,
+                    help="a world tokenizer folder (default: the tiny world's, built for --seed on first use)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-n", type=int, default=200)
     ap.add_argument("--out", default=None)
@@ -78,6 +79,10 @@ def main(argv=None):
     from longthink.tokenizer import load_tokenizer
 
     torch.set_num_threads(1)
+    if args.tokenizer is None:
+        from longthink.text_world.models import tokenizer_path
+
+        args.tokenizer = str(tokenizer_path("tiny", args.seed))
     tok = load_tokenizer(args.tokenizer)
     from types import SimpleNamespace
 

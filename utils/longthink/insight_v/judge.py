@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Callable, Sequence
 
+from longthink.boxes import iou, parse_box
 from longthink.insight_v import prompts
 
 
@@ -32,30 +32,14 @@ def normalise(text: str) -> str:
     return " ".join(str(text).lower().strip().rstrip(".").split())
 
 
-_BOX = re.compile(r"\[\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\]")
-
-
-def _box(text: str) -> list[float] | None:
-    found = _BOX.findall(text or "")
-    return [float(v) for v in found[-1]] if found else None
-
-
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def normalised_match(answer: str | None, gold: str, *, kind: str | None = None) -> bool:
     """Normalised exact match; when the ground truth is a box ``[x1, y1, x2, y2]``, IoU > 0.5."""
     if answer is None:
         return False
-    gold_box = _box(gold) if gold.strip().startswith("[") else None
+    gold_box = parse_box(gold) if gold.strip().startswith("[") else None
     if gold_box is not None:
-        pred = _box(answer)
-        return pred is not None and _iou(pred, gold_box) > 0.5
+        pred = parse_box(answer)
+        return pred is not None and iou(pred, gold_box) > 0.5
     return normalise(answer) == normalise(gold)
 
 

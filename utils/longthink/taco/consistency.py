@@ -20,29 +20,14 @@ reasoning (REC: IoU(B_t, B_a) ≥ 0.5; VQA: the rule or the judge asked about su
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
+from longthink.boxes import Box, box_area, intersection, iou  # noqa: F401 (iou re-exported for the rewards)
 from longthink.taco.answers import NUMBER, normalise
 
-Box = Sequence[float]
 
 
 # ----------------------------------------------------------------------------------------------- geometry
-def box_area(b: Box, *, plus: float = 0.0) -> float:
-    """Area of ``[x1, y1, x2, y2]``; ``plus=1`` is the pixel-inclusive convention (VLM-R1's ``iou_reward``)."""
-    return max(0.0, b[2] - b[0] + plus) * max(0.0, b[3] - b[1] + plus)
-
-
-def intersection(a: Box, b: Box) -> list[float]:
-    return [max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])]
-
-
-def iou(a: Box, b: Box, *, plus: float = 0.0) -> float:
-    inter = box_area(intersection(a, b), plus=plus)
-    union = box_area(a, plus=plus) + box_area(b, plus=plus) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def triple_iou(a: Box, b: Box, c: Box, *, plus: float = 0.0) -> float:
     """|a ∩ b ∩ c| / |a ∪ b ∪ c|, the union by inclusion-exclusion (1 iff the three boxes coincide)."""
     ab, bc, ac = (box_area(intersection(x, y), plus=plus) for x, y in ((a, b), (b, c), (a, c)))

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from longthink.boxes import iou, parse_box  # noqa: F401 (the world's scoring; re-exported)
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (214, 39, 40),
@@ -348,25 +349,6 @@ GROUNDING_KINDS = ("ground",)
 
 def format_box(b: Sequence[int]) -> str:
     return "[" + ", ".join(str(int(v)) for v in b) + "]"
-
-
-_BOX_RE = re.compile(r"\[\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\]")
-
-
-def parse_box(text: str) -> list[float] | None:
-    """The last ``[x1, y1, x2, y2]`` in ``text`` (also inside JSON such as ``{"bbox_2d": [...]}``), else None."""
-    found = _BOX_RE.findall(text or "")
-    return [float(v) for v in found[-1]] if found else None
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two ``[x1, y1, x2, y2]`` boxes (exclusive corners); 0 for empty boxes."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    area = lambda r: max(0.0, r[2] - r[0]) * max(0.0, r[3] - r[1])  # noqa: E731
-    union = area(a) + area(b) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def make_question(scene: Scene, kind: str, rng: random.Random, *, resolution: int | None = None) -> dict | None:

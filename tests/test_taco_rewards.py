@@ -108,27 +108,8 @@ NOISE = ["", " ", "\x00", "<think>", "</answer>", "<answer></answer>", "🙂" * 
          "<think>[1,2,3,4]</think><answer>[1,2,3,4]</answer>" * 3]
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_rec_hacks_never_beat_an_honest_wrong_box(name):
-    g, far = box_text([30, 40, 60, 70]), box_text([80, 80, 100, 100])
-    honest = [reply(f"box {g}", g), reply(f"box {far}", far), reply(f"box {box_text([0, 0, 20, 20])}", "[ 0 , 0 , 20 , 20 ]")]
-    adversarial = rec_adversaries() + NOISE
-    h = call(name, honest, [REC] * len(honest))
-    a = call(name, adversarial, [REC] * len(adversarial))
-    floor = min(v for v in h if v is not None) if any(v is not None for v in h) else None
-    for text, value in zip(adversarial, a):
-        if floor is None:
-            assert value is None, (name, text)
-        else:
-            assert value is not None and value <= floor + 1e-9, f"{name} pays {value} > {floor} for {text[:80]!r}"
-
-
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("gold,other", [("3", "4"), ("yes", "no"), ("red", "blue"), ("b2", "c3"), ("0", "1")])
-def test_vqa_hacks_never_beat_an_honest_wrong_answer(name, gold, other):
-    row = vqa_row(gold)
-    honest = [reply(f"so {gold}", gold), reply(f"so {other}", other), reply(f"count {other}", other)]
-    adversarial = vqa_adversaries(gold, other) + NOISE
+def assert_no_hack_beats_an_honest_reply(name, honest, adversarial, row):
+    """Every adversarial reply is paid at most the lowest honest reply's reward (or, like them, nothing)."""
     h = call(name, honest, [row] * len(honest))
     a = call(name, adversarial, [row] * len(adversarial))
     floor = min(v for v in h if v is not None) if any(v is not None for v in h) else None
@@ -137,6 +118,23 @@ def test_vqa_hacks_never_beat_an_honest_wrong_answer(name, gold, other):
             assert value is None, (name, text)
         else:
             assert value is not None and value <= floor + 1e-9, f"{name} pays {value} > {floor} for {text[:80]!r}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rec_hacks_never_beat_an_honest_wrong_box(name):
+    g, far = box_text([30, 40, 60, 70]), box_text([80, 80, 100, 100])
+    honest = [reply(f"box {g}", g), reply(f"box {far}", far), reply(f"box {box_text([0, 0, 20, 20])}", "[ 0 , 0 , 20 , 20 ]")]
+    adversarial = rec_adversaries() + NOISE
+    assert_no_hack_beats_an_honest_reply(name, honest, adversarial, REC)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("gold,other", [("3", "4"), ("yes", "no"), ("red", "blue"), ("b2", "c3"), ("0", "1")])
+def test_vqa_hacks_never_beat_an_honest_wrong_answer(name, gold, other):
+    row = vqa_row(gold)
+    honest = [reply(f"so {gold}", gold), reply(f"so {other}", other), reply(f"count {other}", other)]
+    adversarial = vqa_adversaries(gold, other) + NOISE
+    assert_no_hack_beats_an_honest_reply(name, honest, adversarial, row)
 
 
 def test_honest_right_replies_are_paid():

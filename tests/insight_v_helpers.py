@@ -126,3 +126,17 @@ def save_tiny_llava_next(path: Path, *, tile: int = 28) -> Path:
     model.save_pretrained(str(path), safe_serialization=True)
     processor.save_pretrained(str(path))
     return path
+
+
+def world_tools() -> dict:
+    """The smoke vision world's scene and chain-teacher tools, through the resolver as the paper room reaches them."""
+    from longthink.resolver import resolve
+
+    return {name: resolve(f"world-vision:{name}", kind="tool", profile="smoke").load() for name in ("scenes", "chains")}
+
+
+def question_rows(world: dict, n: int, *, seed: int) -> list[dict]:
+    """``n`` world questions as Insight-V's question rows (id, question, answer, kind, the world's example)."""
+    exs = world["scenes"].generate_examples(n, seed=seed)
+    return [{"id": e["id"], "question": e["question"], "answer": e["answer"], "kind": e["kind"], "example": e}
+            for e in exs]

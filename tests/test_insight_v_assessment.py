@@ -2,6 +2,8 @@
 
 import pytest
 
+from insight_v_helpers import question_rows, world_tools
+
 from longthink.insight_v import prompts
 from longthink.insight_v.judge import (
     JudgeItem,
@@ -104,15 +106,11 @@ def test_the_mllm_scorer_formats_the_prompt_and_parses_the_reply():
 
 @pytest.fixture(scope="module")
 def world():
-    from longthink.resolver import resolve
-
-    return {name: resolve(f"world-vision:{name}", kind="tool", profile="smoke").load() for name in ("scenes", "chains")}
+    return world_tools()
 
 
 def _rows(world, n=30):
-    exs = world["scenes"].generate_examples(n, seed=11)
-    return [{"id": e["id"], "question": e["question"], "answer": e["answer"], "kind": e["kind"], "example": e}
-            for e in exs]
+    return question_rows(world, n, seed=11)
 
 
 def test_the_scene_scorer_checks_each_step_against_the_world(world):

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from insight_v_helpers import question_rows, world_tools
+
 from longthink.insight_v import prompts
 from longthink.insight_v.generators import TeacherGenerator, make_generator
 from longthink.insight_v.progressive import Protocol, generate_paths
@@ -100,15 +102,11 @@ def test_bad_arguments_are_named():
 
 @pytest.fixture(scope="module")
 def world():
-    from longthink.resolver import resolve
-
-    return {name: resolve(f"world-vision:{name}", kind="tool", profile="smoke").load() for name in ("scenes", "chains")}
+    return world_tools()
 
 
 def _world_questions(world, n=6):
-    exs = world["scenes"].generate_examples(n, seed=3)
-    return [{"id": e["id"], "question": e["question"], "answer": e["answer"], "kind": e["kind"], "example": e}
-            for e in exs]
+    return question_rows(world, n, seed=3)
 
 
 def test_the_teacher_writes_its_chain_through_the_loop(world):

@@ -21,7 +21,7 @@ from typing import Any
 from longthink.taco.answers import answer_text, is_hedged, parse_reply
 from longthink.taco.frames import PixelBounds
 from longthink.taco.inference import Replies, generate_replies
-from longthink.taco.rewards import RewardSettings, _valid_answer_box, score_replies
+from longthink.taco.rewards import RewardSettings, score_replies, valid_answer_box
 from longthink.taco.ttrs import choose_scale, fuse, scale_bounds
 
 
@@ -39,7 +39,7 @@ def score(rows: Sequence[dict], replies: Replies, settings: RewardSettings) -> l
         if row["task"] == "rec":
             record["iou"] = s["rec_accuracy"] or 0.0
             record["correct"] = float(record["iou"] > 0.5)
-            box = _valid_answer_box(reply, row, settings)
+            box = valid_answer_box(reply, row, settings)
             record["box"] = box
             record["hedged"] = float(len(reply.answers) > 1 or (answer_text(reply) is not None and box is None))
         else:

@@ -69,21 +69,22 @@ def _frames(row: dict, settings: RewardSettings) -> tuple[tuple[int, int], tuple
     return given, (w, h)
 
 
-def _valid_answer_box(reply: Reply, row: dict, settings: RewardSettings) -> list[float] | None:
-    """The answer box in the original frame, if it is one valid box in the frame the model was given."""
-    box = answer_box(reply)
+def original_box(box, row: dict, settings: RewardSettings) -> list[float] | None:
+    """``box`` mapped to the original image's frame, if it is one valid box in the frame the model was given."""
     given, original = _frames(row, settings)
     if not box_is_valid(box, width=given[0], height=given[1]):
         return None
     return to_original(box, given=given, original=original)
 
 
-def _valid_think_box(reply: Reply, row: dict, settings: RewardSettings) -> list[float] | None:
-    box = think_box(reply)
-    given, original = _frames(row, settings)
-    if not box_is_valid(box, width=given[0], height=given[1]):
-        return None
-    return to_original(box, given=given, original=original)
+def valid_answer_box(reply: Reply, row: dict, settings: RewardSettings) -> list[float] | None:
+    """The answer box in the original frame (None when the answer holds no valid box)."""
+    return original_box(answer_box(reply), row, settings)
+
+
+def valid_think_box(reply: Reply, row: dict, settings: RewardSettings) -> list[float] | None:
+    """The last box of the reasoning in the original frame (None when there is no valid one)."""
+    return original_box(think_box(reply), row, settings)
 
 
 def _vqa_answer(reply: Reply, row: dict) -> str | None:
@@ -98,7 +99,7 @@ def format_score(reply: Reply, row: dict, settings: RewardSettings) -> float:
     if not reply.well_formed:
         return 0.0
     if row.get("task") == "rec":
-        return float(len(find_boxes(answer_text(reply))) == 1 and _valid_answer_box(reply, row, settings) is not None)
+        return float(len(find_boxes(answer_text(reply))) == 1 and valid_answer_box(reply, row, settings) is not None)
     return float(_vqa_answer(reply, row) is not None)
 
 
@@ -107,7 +108,7 @@ def rec_accuracy_score(reply: Reply, row: dict, settings: RewardSettings) -> flo
         return None
     from longthink.taco.consistency import iou
 
-    box = _valid_answer_box(reply, row, settings)
+    box = valid_answer_box(reply, row, settings)
     return 0.0 if box is None else iou(box, [float(v) for v in row["box"]], plus=settings.iou_plus)
 
 
@@ -125,8 +126,8 @@ def vqa_accuracy_score(reply: Reply, row: dict, settings: RewardSettings) -> flo
 
 
 def rec_consistency_score(reply: Reply, row: dict, settings: RewardSettings) -> float:
-    ba = _valid_answer_box(reply, row, settings)
-    bt = _valid_think_box(reply, row, settings) if think_box(reply) is not None else None
+    ba = valid_answer_box(reply, row, settings)
+    bt = valid_think_box(reply, row, settings) if think_box(reply) is not None else None
     if think_box(reply) is not None and bt is None:  # an invalid think box is no better than none
         return 0.0
     return tac_rec(bt, ba, [float(v) for v in row["box"]], mode=settings.tac_rec_mode,
@@ -173,7 +174,7 @@ def consistency_scores(replies: Sequence[Reply], rows: Sequence[dict], settings:
 def consistent(reply: Reply, row: dict, settings: RewardSettings) -> bool:
     """The evaluation's consistency test: the answer follows from the reasoning (REC: IoU(B_t, B_a) ≥ 0.5)."""
     if row.get("task") == "rec":
-        return rec_agrees(_valid_think_box(reply, row, settings), _valid_answer_box(reply, row, settings))
+        return rec_agrees(valid_think_box(reply, row, settings), valid_answer_box(reply, row, settings))
     return vqa_supported(reply, row, settings)
 
 

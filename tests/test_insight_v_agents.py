@@ -50,6 +50,21 @@ def test_single_rows_hold_chain_then_answer_and_optionally_the_general_rows():
     assert len(rows) == 1
 
 
+def test_answer_template_writes_the_summary_and_single_targets_in_the_base_models_surface():
+    """The tiny world's agents answer as its base VLM does (``<answer> 2 </answer>``); the extracted answer is the
+    same; a template without ``{answer}`` is refused, naming the value."""
+    p = Path("a", 0, STEPS, answer="3", correct=False)
+    tagged = _settings(role="summary", answer_template="<answer> {answer} </answer>")
+    (row,) = rows_for("summary", [p], QUESTIONS, lambda q: None, tagged)
+    assert row["completion"][0]["content"] == "<answer> 2 </answer>"
+    assert extract_answer(row["completion"][0]["content"]) == "2"
+    (row,) = rows_for("single", [p], QUESTIONS, lambda q: None,
+                      _settings(role="single", answer_template="<answer> {answer} </answer>"))
+    assert row["completion"][0]["content"].endswith("</thoughts>\n<answer> 2 </answer>")
+    with pytest.raises(ValueError, match="answer_template must contain '{answer}', got 'ANSWER'"):
+        _settings(role="summary", answer_template="ANSWER")
+
+
 def test_rows_are_capped_and_roles_checked():
     paths = [Path("a", i, STEPS) for i in range(5)]
     assert len(rows_for("reason", paths, QUESTIONS, lambda q: None, _settings(max_rows=2))) == 2

@@ -85,13 +85,14 @@ def test_a_world_registers_its_entries():
 
 
 def test_vision_general_rows_are_short_answers_drawn_by_seed(smoke_cache):
-    """Insight-V's general SFT rows: questions of the base VLM's kinds, each answered by its gold answer alone (the
-    summary agent's short answers), drawn by seed."""
+    """Insight-V's general SFT rows: questions of the base VLM's kinds, each answered by its gold answer alone in the
+    base VLM's answer surface (the summary agent's short answers), drawn by seed."""
 
     general = resolve("world-vision:general", kind="dataset", profile="smoke", seed=0)
     rows = general.rows()
     assert len(rows) == 2048 and len({r["id"] for r in rows}) == 2048
     row = rows[0]
     assert {"question", "answer", "kind", "scene", "reply"} <= set(row)
-    assert row["reply"] == row["answer"] and "<think>" not in row["reply"] and row["kind"] != "describe"
+    assert row["reply"] == f"<answer> {row['answer']} </answer>" and "<think>" not in row["reply"]
+    assert row["kind"] != "describe"
     assert resolve("world-vision:general", kind="dataset", profile="smoke", seed=1).key != general.key

@@ -83,6 +83,28 @@ def test_short_chains_cut_after_short_lines():
         assert think.count(" -> ") == k
 
 
+def test_walks_visit_every_cell_in_the_looks_order_empty_ones_as_a_dot():
+    """The next label of a walk is always the next cell (a fixed successor), never "the next occupied cell"."""
+    from longthink.vision_world.look import description
+
+    from longthink.vision_world.scenes import Scene
+
+    for ex in [e for e in EXAMPLES if e["kind"] in ("count_cond", "where", "spatial_count")][:30]:
+        scene = Scene.from_dict(ex["scene"])
+        look = description(scene).split()
+        labels = look[0::2]
+        think = think_of(reply(ex, style="long"))
+        walk = think.split(" find ", 1)[1].split(" : ", 1)[1].split(" . so ")[0].split(" . count ")[0]
+        visited = [w for w in walk.split() if w in labels]
+        assert visited == labels[: len(visited)], (ex["question"], walk)
+        for label, code in zip(labels, look[1::2]):
+            if label in visited and code == ".":
+                assert f" {label} . " in f" {walk} ", (label, walk)
+    count = next(e for e in EXAMPLES if e["kind"] == "count_cond")
+    walk = think_of(reply(count, style="long")).split(" : ", 1)[1]
+    assert sum(w in {f"{r}{c}" for r in "abcd" for c in "1234"} for w in walk.split(" count ")[0].split()) == 16
+
+
 def test_each_error_kind_is_a_real_mistake_that_later_steps_follow():
     wrong = {k: [0, 0] for k in ERROR_KINDS}
     for ex in EXAMPLES:

@@ -195,7 +195,9 @@ def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
     assert (a / "model.safetensors").stat().st_mtime == stamp
     other = build_cached(VisionWorldStage(**TINY_STAGE), seed=1, root=tmp_path / "a", progress=False)
     assert other != a
-    assert read_meta(a)["format_version"] == 2
+    from longthink.vision_world.pretrain import FORMAT_VERSION
+
+    assert read_meta(a)["format_version"] == FORMAT_VERSION == 3
     assert [r["phase"] for r in build_result(a)["log"]] == ["main"]  # one log line at the last step
     report = evaluate_vlm(a, settings, seed=0)
     assert set(report["metrics"]) >= {"world/vlm_build_seconds", "world/vlm_acc_single_step",
@@ -206,6 +208,42 @@ def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
                if k not in ("world/vlm_build_seconds", "world/vlm_resolution_drop"))
     assert set(report["by_resolution"]) == {112, 168, 84}
     assert sum(sum(row.values()) for row in report["errors"].values()) == 2 * 11
+
+
+def test_training_goes_on_until_the_dev_walk_saturates_or_the_cap(tmp_path):
+    """Past max_steps the build checks the walk kinds on the dev split every saturation_every steps, at the
+    schedule's floor rate, and stops at the target or the cap; every check is recorded with the steps taken."""
+    from longthink.vision_world.pretrain import pretrain
+    from longthink.vision_world.schema import VisionWorldStage
+
+    capped = VisionWorldStage(**{**TINY_STAGE, "saturation_max_steps": TINY_STAGE["max_steps"] + 3,
+                                 "saturation_every": 2, "saturation_per_kind": 2, "saturation_kinds": ["where"]})
+    result = pretrain(capped, seed=0, out_dir=tmp_path / "capped", progress=False)
+    n = TINY_STAGE["max_steps"]
+    assert [c["step"] for c in result["saturation_checks"]] == [n, n + 2, n + 3]
+    assert result["steps"] == n + 3 and result["saturated"] is False
+    assert set(result["saturation_checks"][0]["dev_acc"]) == {"where"}
+    easy = dataclasses.replace(capped, saturation_target=0.0)
+    result = pretrain(easy, seed=0, out_dir=tmp_path / "easy", progress=False)
+    assert result["steps"] == n and result["saturated"] is True and len(result["saturation_checks"]) == 1
+    plain = pretrain(VisionWorldStage(**TINY_STAGE), seed=0, out_dir=tmp_path / "plain", progress=False)
+    assert plain["steps"] == n and plain["saturation_checks"] == [] and plain["saturated"] is None
+
+
+def test_long_share_writes_several_step_replies_in_the_long_style():
+    import random
+
+    from longthink.vision_world.pretrain import draw_example
+    from longthink.vision_world.schema import VisionWorldStage
+
+    def styles(share, kind):
+        settings = VisionWorldStage(**{**TINY_STAGE, "long_share": share})
+        rng = random.Random(0)
+        return [" ... so " in draw_example(rng, kind, settings)["reply"] for _ in range(40)]
+
+    assert all(styles(0.0, "count_cond")) and not any(styles(1.0, "count_cond"))
+    assert 0 < sum(styles(0.5, "count_cond")) < 40
+    assert not any(styles(1.0, "where"))  # single-step replies have one form
 
 
 def test_every_setting_enters_the_cache_key():
@@ -226,7 +264,7 @@ def test_every_setting_enters_the_cache_key():
         elif isinstance(value, float):
             changed = value / 2 + 0.01
         elif isinstance(value, list):
-            changed = [*value, 224]
+            changed = [*value, 224] if f.name == "shifted_resolutions" else value[:1]
         else:
             changed = {**value, next(iter(value)): 0.5}
         assert config_hash(build_key(dataclasses.replace(base, **{f.name: changed}), 0)) != key, f.name
@@ -294,7 +332,10 @@ def test_scoring_maps_boxes_back_to_the_original_frame():
     [({"train_resolution": 100}, "train_resolution=100"), ({"task_weights": {"describe": 1, "poems": 1}}, "poems"),
      ({"text_task_weights": {"describe": 1}}, "describe"), ({"shifted_resolutions": [112]}, "112"),
      ({"max_steps": -1}, "max_steps"), ({"text_share": 1.5}, "text_share"), ({"grid": 9}, "grid"),
-     ({"max_objects": 40}, "max_objects"), ({"mark_weight": -1.0}, "mark_weight")],
+     ({"max_objects": 40}, "max_objects"), ({"mark_weight": -1.0}, "mark_weight"),
+     ({"saturation_kinds": ["poems"]}, "saturation_kinds"), ({"saturation_target": 1.5}, "saturation_target"),
+     ({"long_share": 2.0}, "long_share"),
+     ({"saturation_max_steps": 100, "saturation_every": 0}, "saturation_every")],
 )
 def test_bad_stage_settings_name_the_value(change, needle):
     from longthink.vision_world.schema import VisionWorldStage
@@ -318,12 +359,14 @@ def test_walk_diagnostics_check_each_step_against_the_models_own_words():
     assert set(walk_diagnostics([reply(e, style="long") for e in exs]).values()) == {1.0}
     where = next(e for e in exs if e["kind"] == "where")
     good = reply(where)
-    line = next(t for t in good.split(" find ")[1].split(" -> ")[0:1])  # "<query> : <label> <code> <words> : ..."
-    code = line.split(" : ")[1].split()[1]
-    true_shape = line.split(" : ")[1].split()[4]
-    wrong_shape = next(s for s in ("circle", "square", "triangle") if s != true_shape)
-    slipped = good.replace(f"{code} " + " ".join(line.split(" : ")[1].split()[2:5]),
-                           f"{code} " + " ".join(line.split(" : ")[1].split()[2:4] + [wrong_shape]), 1)
+    import re
+
+    # the walk's first occupied cell: "<label> <code> <size> <colour> <shape> :" (empty cells are "<label> .")
+    walk = good.split(" find ")[1]
+    label, code, size, colour, shape = re.search(r" ([a-h][1-8]) ([a-z]{3}) (\S+) (\S+) (\S+) :", walk).groups()
+    wrong_shape = next(s for s in ("circle", "square", "triangle") if s != shape)
+    slipped = good.replace(f"{label} {code} {size} {colour} {shape} :", f"{label} {code} {size} {colour} {wrong_shape} :", 1)
+    assert slipped != good
     diag = walk_diagnostics([slipped])
     assert diag["expand_shape"] < 1.0 and diag["expand_size"] == 1.0
 

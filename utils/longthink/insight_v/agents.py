@@ -3,7 +3,7 @@
 * Reasoning agent (card §2.3): image + question + ``reason_suffix`` -> the chain ``<thoughts>`` ... ``</thoughts>``,
   one ``title: content`` line per step, no answer after it.
 * Summary agent: ``summary_instruction`` + ``QUESTION:`` + ``REASON PROCESS:`` chain (upstream's template), with the
-  image -> the final answer. Its rows come from the summary set (correct *and* flawed chains, the target is always
+  image -> the final answer (``answer_template``). Its rows come from the summary set (correct *and* flawed chains, the target is always
   the ground truth) plus ``general`` rows (short-answer data in the base model's own format), which keep perception.
 * Single model (the baseline the paper argues against): image + question -> chain, then the answer after
   ``</thoughts>``; trained on the reasoning set's chains with their answers (and the same general rows).
@@ -66,7 +66,8 @@ def summary_rows(paths: Sequence[Path], questions: dict[str, dict], image_fn: Ca
     for p in paths:
         q = questions[p.question_id]
         chain = chain_of(p, keep_answer_step=settings.keep_answer_step)
-        rows.append(_row(image_fn(q), summary_text(q["question"], chain, settings.summary_instruction), q["answer"]))
+        rows.append(_row(image_fn(q), summary_text(q["question"], chain, settings.summary_instruction),
+                         settings.answer_text(q["answer"])))
     return rows
 
 
@@ -76,7 +77,7 @@ def single_rows(paths: Sequence[Path], questions: dict[str, dict], image_fn: Cal
     for p in paths:
         q = questions[p.question_id]
         chain = chain_of(p, keep_answer_step=settings.keep_answer_step)
-        rows.append(_row(image_fn(q), q["question"], f"{chain}\n{q['answer']}"))
+        rows.append(_row(image_fn(q), q["question"], f"{chain}\n{settings.answer_text(q['answer'])}"))
     return rows
 
 

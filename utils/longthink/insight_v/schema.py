@@ -140,6 +140,16 @@ class SFTStage:
     n_general: NonNegative = 0  # rows of general data mixed in (0 = none)
     general_in_single: bool = True  # single: the same general rows (a fair baseline keeps perception too)
     max_rows: NonNegative = 0  # cap on the agent's own rows (0 = all)
+    # how the summary agent and the single model write the answer: upstream's bare answer at paper scale; in the
+    # tiny world the base VLM's own answer surface "<answer> {answer} </answer>" (its bare words are other tokens)
+    answer_template: str = "{answer}"
+
+    def __post_init__(self) -> None:
+        if "{answer}" not in self.answer_template:
+            raise ValueError(f"answer_template must contain '{{answer}}', got {self.answer_template!r}")
+
+    def answer_text(self, answer: str) -> str:
+        return self.answer_template.replace("{answer}", answer)
 
 
 @stage_schema("insight_v.dpo", trainer="dpo")

@@ -294,6 +294,7 @@ def walk_diagnostics(predictions: Sequence[str]) -> dict[str, float]:
     from longthink.vision_world.look import ATTRIBUTE_WORDS, ATTRIBUTES, CODES
 
     line_re = re.compile(r"([a-h][1-8]) (\S+) (\S+) (\S+) (\S+) : ((?:\S+ (?:yes|no) )+)-> (yes|no)")
+    walk_end = re.compile(r" \. (?![a-h][1-8] )")  # the walk's closing " ." (an empty cell's "a2 ." has a label next)
     counts: dict[str, list[int]] = {}
 
     def add(name: str, ok: bool) -> None:
@@ -303,7 +304,7 @@ def walk_diagnostics(predictions: Sequence[str]) -> dict[str, float]:
 
     for pred in predictions:
         for walk in think_of(pred).split(" find ")[1:]:
-            lines = line_re.findall(walk.split(" . ")[0] + " ")
+            lines = line_re.findall(walk_end.split(walk)[0] + " ")
             for _label, code, *words, marks, combined in lines:
                 for attr, word, true_word in zip(ATTRIBUTES, words, CODES.get(code, ())):
                     add(f"expand_{attr}", word == true_word)

@@ -3,8 +3,9 @@
 The stand-in for Qwen2-VL-Instruct / LLaVA-NeXT that Insight-V and TACO start from. It is trained to *look*
 (describe a scene, one code per cell), to answer single-step, position and grounding questions through the whole
 walk (``reasoning``), and to answer several-step questions through a deliberately short chain (the look, two walk
-lines, then a jump to the answer). So it is good at looking and weak at long reasoning, which is where Insight-V's
-long chains and TACO's RL act. Replies follow ``replies``: ``<think> look + reasoning </think><answer> … </answer>``.
+lines, then a jump to the answer), and only now and then (``long_share``) through the whole chain: greedy decoding
+takes the short form, sampling finds the long one, which TACO's RL can reinforce. So it is good at looking and weak
+at long reasoning, which is where Insight-V's long chains and TACO's RL act. Replies follow ``replies``: ``<think> look + reasoning </think><answer> … </answer>``.
 
 Pretraining is a plain PyTorch loop (not a paper's stage, so not a TRL trainer) over freshly drawn scenes, with
 a curriculum (``schema.VisionWorldStage``): text-only lookup batches, a describe-heavy image phase, then the
@@ -27,11 +28,11 @@ from typing import Any
 
 from longthink.vision_world.replies import DESCRIBE, reply
 from longthink.vision_world.schema import VisionWorldStage
-from longthink.vision_world.scenes import example_image, make_example
+from longthink.vision_world.scenes import MULTI_STEP_KINDS, example_image, make_example
 
 STAGE = "vlm"
 CACHE_NAME = "world_vision"
-FORMAT_VERSION = 2  # issue 11's look-then-reason replies (1: issue 6's direct answers); bump when replies change
+FORMAT_VERSION = 3  # 3: walks visit every cell (empty ones as "a2 ."); 2: occupied cells only; 1: issue 6
 
 
 # ------------------------------------------------------------------------------------------------- settings
@@ -118,7 +119,9 @@ def draw_example(rng: random.Random, kind: str, settings: VisionWorldStage, *, t
     if kind == DESCRIBE:
         ex["kind"] = DESCRIBE
     ex["text_only"] = text_only
-    ex["reply"] = reply(ex, **settings.reply_options)
+    # a several-step question is answered through the whole chain now and then (long_share), else briefly
+    style = "long" if kind in MULTI_STEP_KINDS and settings.long_share and rng.random() < settings.long_share else None
+    ex["reply"] = reply(ex, style=style, **settings.reply_options)
     return ex
 
 
@@ -217,6 +220,31 @@ def length_groups(examples: Sequence[dict], n_groups: int) -> list[list[dict]]:
     return [ordered[i: i + k] for i in range(0, len(ordered), k)]
 
 
+# ------------------------------------------------------------------------------------------- saturation check
+def saturation_check(model, processor, settings: VisionWorldStage, *, seed: int) -> dict[str, Any]:
+    """Greedy accuracy on ``saturation_per_kind`` dev-split questions of each ``saturation_kinds`` kind (never
+    the eval split the bars are read on); ``passed`` when every kind reaches ``saturation_target``."""
+    import torch
+
+    from longthink.vision_world.evaluate import eval_examples, generate_replies, score
+
+    started = time.perf_counter()
+    examples = eval_examples(settings, seed=seed, kinds=settings.saturation_kinds,
+                             n_per_kind=settings.saturation_per_kind, split="dev")
+    model.eval()
+    try:
+        with torch.no_grad():
+            preds = generate_replies(model, processor, examples, batch_size=settings.eval_batch_size)
+    finally:
+        model.train()
+    acc = {k: 0.0 for k in settings.saturation_kinds}
+    for ex, pred in zip(examples, preds):
+        acc[ex["kind"]] += score(ex, pred) / settings.saturation_per_kind
+    acc = {k: round(v, 4) for k, v in acc.items()}
+    return {"dev_acc": acc, "passed": min(acc.values()) >= settings.saturation_target,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
 # --------------------------------------------------------------------------------------------- pretraining
 def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, progress: bool = True) -> dict[str, Any]:
     """Build tokenizer, processor and model; train ``max_steps``; save into ``out_dir``; return build figures."""
@@ -255,9 +283,10 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
         losses: list[float] = []
         kind_losses: dict[str, list[float]] = {}
         log: list[dict[str, Any]] = []
+        checks: list[dict[str, Any]] = []
         train_started = time.perf_counter()
-        bar = tqdm(range(settings.max_steps), desc="pretrain VLM", disable=not progress, mininterval=5)
-        for step in bar:
+
+        def train_step(step: int) -> None:
             groups = length_groups(sample_batch(rng, step, settings), settings.length_groups)
             batches = [encode_batch(processor, g, mark_weight=settings.mark_weight) for g in groups]
             total = float(sum((b["weights"][:, 1:] * (b["labels"][:, 1:] != -100)).sum() for b in batches))
@@ -272,10 +301,9 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
                     kind_losses.setdefault(key, []).append(value)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            sched.step()
+            if step < settings.max_steps:  # past the schedule's end the rate stays at its floor (min_lr_ratio)
+                sched.step()
             losses.append(step_loss)
-            if step % 50 == 49:
-                bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.3f}")
             if step % 100 == 99 or step == settings.max_steps - 1:
                 recent = {k: v[-30:] for k, v in sorted(kind_losses.items())}
                 log.append({"step": step + 1, "seconds": round(time.perf_counter() - train_started, 1),
@@ -283,6 +311,24 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
                             "by_kind": {k: round(sum(v) / len(v), 3) for k, v in recent.items()}})
                 if progress:
                     print(log[-1], flush=True)
+
+        bar = tqdm(range(settings.max_steps), desc="pretrain VLM", disable=not progress, mininterval=5)
+        for step in bar:
+            train_step(step)
+            if step % 50 == 49:
+                bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.3f}")
+        # Train to saturation: past max_steps, check the walk on the dev split every saturation_every steps and
+        # stop once every checked kind is at saturation_target, or at saturation_max_steps (the cap).
+        step = settings.max_steps
+        while settings.saturation_max_steps > settings.max_steps:
+            checks.append({"step": step, **saturation_check(model, processor, settings, seed=seed)})
+            if progress:
+                print({"saturation_check": checks[-1]}, flush=True)
+            if checks[-1]["passed"] or step >= settings.saturation_max_steps:
+                break
+            for step in range(step, min(step + settings.saturation_every, settings.saturation_max_steps)):
+                train_step(step)
+            step += 1
         train_seconds = time.perf_counter() - train_started
         check_trained("world.vlm", steps=len(losses), loss=sum(losses[-50:]) / max(1, len(losses[-50:])))
         model.eval()
@@ -300,8 +346,10 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
     return {
         "build_seconds": round(time.perf_counter() - started, 2),
         "train_seconds": round(train_seconds, 2),
-        "steps": settings.max_steps,
-        "steps_per_second": round(settings.max_steps / max(train_seconds, 1e-9), 3),
+        "steps": len(losses),
+        "steps_per_second": round(len(losses) / max(train_seconds, 1e-9), 3),
+        "saturation_checks": checks,
+        "saturated": bool(checks and checks[-1]["passed"]) if checks else None,
         "final_loss": round(sum(tail) / len(tail), 4),
         **vision,
         "log": log,

@@ -37,12 +37,13 @@ def chains(*, profile: str, seed: int) -> Resolved:
 
 @provides("world-vision", "general", kind="dataset")
 def general(*, profile: str, seed: int) -> Resolved:
-    """general short-answer rows: a question of the base VLM's kinds and its gold answer alone (Insight-V's general
-    SFT data, which keeps perception in the summary agent: it answers in a few tokens, like the card's)"""
+    """general short-answer rows: a question of the base VLM's kinds and its gold answer alone, in the base VLM's
+    answer surface ``<answer> blue </answer>`` (Insight-V's general SFT data, which keeps perception in the summary
+    agent: it answers in a few tokens, like the card's)"""
     import random
 
     from longthink.vision_world.pretrain import build_artefact, draw_example, hash_seed, load_settings
-    from longthink.vision_world.replies import DESCRIBE
+    from longthink.vision_world.replies import DESCRIBE, answer_only
 
     settings, recipe_seed = load_settings(profile, {"seed": seed})
     base_key = build_artefact(settings, seed=recipe_seed).key
@@ -52,6 +53,6 @@ def general(*, profile: str, seed: int) -> Resolved:
         weights = {k: w for k, w in settings.task_weights.items() if k != DESCRIBE and w > 0}
         kinds = rng.choices(list(weights), weights=list(weights.values()), k=2048)
         examples = [draw_example(rng, kind, settings, example_id=f"general-{i}") for i, kind in enumerate(kinds)]
-        return [{**ex, "id": ex["id"], "example": dict(ex), "reply": ex["answer"]} for ex in examples]
+        return [{**ex, "id": ex["id"], "example": dict(ex), "reply": answer_only(ex["answer"])} for ex in examples]
 
-    return Resolved("world-vision:general", "dataset", f"general-3-{base_key}", loader=rows)
+    return Resolved("world-vision:general", "dataset", f"general-4-{base_key}", loader=rows)

@@ -35,8 +35,13 @@ def describe_reply(scene: Scene) -> str:
     return f"{DESCRIBE_PREFIX} {description(scene)}"
 
 
+def answer_only(answer: str) -> str:
+    """``<answer> blue </answer>``: the answer part of a reply (a short answer in the base VLM's own tokens)."""
+    return f"<answer> {answer} </answer>"
+
+
 def format_reply(think: str, answer: str) -> str:
-    return f"<think> {think} </think><answer> {answer} </answer>"
+    return f"<think> {think} </think>{answer_only(answer)}"
 
 
 def reply(example: dict[str, Any], *, style: str | None = None, short_lines: int = 2,

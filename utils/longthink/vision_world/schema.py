@@ -84,8 +84,17 @@ class VisionWorldStage:
     text_task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TEXT_TASK_WEIGHTS))
     mark_weight: float = 2.0  # loss weight of the walk's yes/no tokens
     short_lines: int = 2  # walk lines a several-step question's short reasoning writes before it jumps
-    stop_at_first_yes: bool = True  # a referent's walk stops at its first yes (False: every occupied cell)
+    long_share: float = 0.0  # several-step training replies written in the long style (the rest short)
+    stop_at_first_yes: bool = True  # a referent's walk stops at its first yes (False: on to the last cell)
     num_threads: int = 1
+    # training to saturation (pretrain.saturation_check): past max_steps, every saturation_every steps at the
+    # schedule's floor rate until each of saturation_kinds reaches saturation_target on saturation_per_kind dev
+    # questions, or until saturation_max_steps in all (0 or <= max_steps: no check, exactly max_steps)
+    saturation_max_steps: int = 0
+    saturation_every: int = 200
+    saturation_target: float = 0.95
+    saturation_per_kind: int = 40
+    saturation_kinds: list[str] = field(default_factory=lambda: ["colour_of", "shape_of", "where", "ground"])
     # evaluation
     eval_per_kind: int = 100
     eval_batch_size: int = 50
@@ -116,7 +125,14 @@ class VisionWorldStage:
                 weights.values()
             ):
                 raise ValueError(f"world.vlm: {name} must be non-negative numbers, not all zero: {weights}")
-        for name in ("describe_warmup_share", "text_share", "min_lr_ratio"):
+        bad = [k for k in self.saturation_kinds if k not in QUESTION_KINDS]
+        if bad or not self.saturation_kinds:
+            raise ValueError(f"world.vlm: saturation_kinds must name question kinds, got {self.saturation_kinds}; "
+                             f"known: {sorted(QUESTION_KINDS)}")
+        if self.saturation_max_steps > self.max_steps and (self.saturation_every < 1 or self.saturation_per_kind < 1):
+            raise ValueError(f"world.vlm: saturation_every and saturation_per_kind must be >= 1 when "
+                             f"saturation_max_steps ({self.saturation_max_steps}) > max_steps ({self.max_steps})")
+        for name in ("describe_warmup_share", "text_share", "min_lr_ratio", "saturation_target", "long_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"world.vlm: {name} must be in [0, 1], got {getattr(self, name)}")
         if self.batch_size < 1 or self.eval_batch_size < 1 or self.max_steps < 1:

@@ -205,3 +205,18 @@ def test_step_rule_checks_the_restated_words():
     assert not consistency.vqa_supports(think, "red", rule="steps")  # restates b2's words wrongly (probe 4's slip)
     read = f"{LOOK} find b2 : b2 sbc small blue circle . so b2 small green circle"
     assert not consistency.vqa_supports(read, "green", rule="steps")
+
+
+def test_step_rule_accepts_every_gold_chain_of_the_vision_world_and_no_short_one():
+    """The rule reads the world's own replies (conclusions restate the cell's code and words; walks visit every
+    cell, empty ones as ``a2 .``): every gold long chain supports its answer, every short several-step chain none."""
+    from longthink.vision_world.replies import answer_of, reply, think_of
+    from longthink.vision_world.scenes import MULTI_STEP_KINDS, POSITION_KINDS, SINGLE_STEP_KINDS, generate_examples
+
+    for kind in (*SINGLE_STEP_KINDS, *POSITION_KINDS, *MULTI_STEP_KINDS):
+        for ex in generate_examples(15, seed=2, kinds=[kind]):
+            long = reply(ex, style="long")
+            assert consistency.vqa_supports(think_of(long), answer_of(long), rule="steps"), long
+            if kind in MULTI_STEP_KINDS:
+                short = reply(ex, style="short")
+                assert not consistency.vqa_supports(think_of(short), answer_of(short), rule="steps"), short

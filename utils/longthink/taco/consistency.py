@@ -116,7 +116,7 @@ _MARK = re.compile(r"(?:^|\s)([a-h][1-8])\s+(yes|no)\b")
 _COUNT = re.compile(r"^count\s+(\d+)$")
 _COMPARE = re.compile(r"^(\d+)\s+>\s+(\d+)\s+->\s+(yes|no)$")
 _ARITH = re.compile(r"^(\d+)\s+([+-])\s+(\d+)\s+=\s+(-?\d+)$")
-_CONCLUDE = re.compile(r"^so\s+([a-h][1-8])((?:\s+[a-z]+){1,3}?)(?=\s+[a-h][1-8]\s|\s+(?:left|right|above|below)\s|$)")
+_CONCLUDE = re.compile(r"^so\s+([a-h][1-8])((?:\s+[a-z]+){1,4}?)(?=\s+[a-h][1-8]\s|\s+(?:left|right|above|below)\s|$)")
 _PLACE = re.compile(r"([a-h][1-8])\s+(left of|right of|above|below)\s+([a-h][1-8])\s+:\s+(column|row)\s+(\S+)\s+(\S+)"
                     r"\s+->\s+(yes|no)$")
 _HOLDS = {"left of": lambda a, b: a < b, "right of": lambda a, b: a > b, "above": lambda a, b: a < b,
@@ -146,18 +146,20 @@ def _yes_marks(step: str) -> int | None:
     return None
 
 
-_LINE_WORDS = re.compile(r"(?:^|\s)([a-h][1-8])\s+\S+\s+((?:[a-z]+\s+){0,2}[a-z]+)\s+:\s+(?:[a-z]+\s+(?:yes|no)\s+)+->\s+(yes|no)\b")
+_LINE_WORDS = re.compile(r"(?:^|\s)([a-h][1-8])\s+(\S+)\s+((?:[a-z]+\s+){0,2}[a-z]+)\s+:\s+(?:[a-z]+\s+(?:yes|no)\s+)+->\s+(yes|no)\b")
 
 
 def _backed(step_before: str, label: str, words: list[str]) -> bool:
     """A conclusion names a cell the step before marked ``yes`` (a walk) or read (``find d1 : d1 …``), and restates
-    that cell's words as the step wrote them."""
-    for lab, said, mark in _LINE_WORDS.findall(step_before):
+    that cell's words as the step wrote them, with or without its code (``so b2 sbc small blue circle`` or ``so b2
+    small blue circle``)."""
+    for lab, code, said, mark in _LINE_WORDS.findall(step_before):
         if lab == label and mark == "yes":
-            return said.split() == words
+            return words in (said.split(), [code, *said.split()])
     read = _READ_LINE.match(step_before)
     if read and read.group(1) == read.group(2) == label:
-        return step_before[read.start(2):].split()[2:2 + len(words)] == words
+        written = step_before[read.start(2):].split()  # label, code, words
+        return words in (written[2:2 + len(words)], written[1:1 + len(words)])
     return False
 
 

@@ -61,6 +61,9 @@ def test_answer_template_writes_the_summary_and_single_targets_in_the_base_model
     (row,) = rows_for("single", [p], QUESTIONS, lambda q: None,
                       _settings(role="single", answer_template="<answer> {answer} </answer>"))
     assert row["completion"][0]["content"].endswith("</thoughts>\n<answer> 2 </answer>")
+    boxed = {"a": {**QUESTIONS["a"], "answer": "[2, 2, 25, 25]", "answer_text": "[ 7 , 7 , 21 , 21 ]"}}
+    (row,) = rows_for("summary", [p], boxed, lambda q: None, tagged)  # the world's own surface, not the gold's
+    assert row["completion"][0]["content"] == "<answer> [ 7 , 7 , 21 , 21 ] </answer>"
     with pytest.raises(ValueError, match="answer_template must contain '{answer}', got 'ANSWER'"):
         _settings(role="summary", answer_template="ANSWER")
 

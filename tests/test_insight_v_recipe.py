@@ -73,6 +73,22 @@ def test_world_splits_are_disjoint_and_cover_the_kinds(scenes):
         world_questions(QuestionsStage(source="world", kinds=["riddle"]), tools={"scenes": scenes}, seed=0)
 
 
+def test_world_questions_carry_the_answer_as_the_world_writes_it(scenes):
+    """With the chain teacher at hand, each question's ``answer_text`` is its faithful chain's answer: the gold
+    itself for words, the cell's box in the world's own tokens for grounding (matching the gold at IoU > 0.5)."""
+    from longthink.resolver import resolve
+
+    chains = resolve("world-vision:chains", kind="tool", profile="smoke").load()
+    kit = QuestionsStage(source="world", n_train=11, n_dpo=0, n_dev_per_kind=0, n_eval_per_kind=3)
+    splits = world_questions(kit, tools={"scenes": scenes, "chains": chains}, seed=0)
+    for q in splits["eval"]:
+        if q["kind"] == "ground":
+            assert q["answer_text"].startswith("[ ") and " , " in q["answer_text"]
+            assert chains.answers_match(q["answer_text"], q["answer"], kind="ground")
+        else:
+            assert q["answer_text"] == q["answer"]
+
+
 def test_hub_questions_save_images_and_name_a_missing_column(tmp_path):
     from insight_v_helpers import image
 

@@ -3,7 +3,8 @@
 * Reasoning agent (card §2.3): image + question + ``reason_suffix`` -> the chain ``<thoughts>`` ... ``</thoughts>``,
   one ``title: content`` line per step, no answer after it.
 * Summary agent: ``summary_instruction`` + ``QUESTION:`` + ``REASON PROCESS:`` chain (upstream's template), with the
-  image -> the final answer (``answer_template``). Its rows come from the summary set (correct *and* flawed chains, the target is always
+  image -> the final answer (``answer_template`` around the question's ``answer_text`` where it has one: the world
+  writes a box in its own tokens). Its rows come from the summary set (correct *and* flawed chains, the target is always
   the ground truth) plus ``general`` rows (short-answer data in the base model's own format), which keep perception.
 * Single model (the baseline the paper argues against): image + question -> chain, then the answer after
   ``</thoughts>``; trained on the reasoning set's chains with their answers (and the same general rows).
@@ -67,7 +68,7 @@ def summary_rows(paths: Sequence[Path], questions: dict[str, dict], image_fn: Ca
         q = questions[p.question_id]
         chain = chain_of(p, keep_answer_step=settings.keep_answer_step)
         rows.append(_row(image_fn(q), summary_text(q["question"], chain, settings.summary_instruction),
-                         settings.answer_text(q["answer"])))
+                         settings.answer_text(q.get("answer_text", q["answer"]))))
     return rows
 
 
@@ -77,7 +78,8 @@ def single_rows(paths: Sequence[Path], questions: dict[str, dict], image_fn: Cal
     for p in paths:
         q = questions[p.question_id]
         chain = chain_of(p, keep_answer_step=settings.keep_answer_step)
-        rows.append(_row(image_fn(q), q["question"], f"{chain}\n{settings.answer_text(q['answer'])}"))
+        answer = settings.answer_text(q.get("answer_text", q["answer"]))
+        rows.append(_row(image_fn(q), q["question"], f"{chain}\n{answer}"))
     return rows
 
 

@@ -34,15 +34,23 @@ def kind_groups(scenes) -> dict[str, list[str]]:
             PERCEPTION: [*scenes.SINGLE_STEP_KINDS, *scenes.POSITION_KINDS, *scenes.GROUNDING_KINDS]}
 
 
-def _world_rows(scenes, split: str, kinds: list[str], n_per_kind: int, *, seed: int, settings) -> list[dict]:
+def _world_rows(scenes, split: str, kinds: list[str], n_per_kind: int, *, seed: int, settings,
+                chains=None) -> list[dict]:
+    """World questions; ``answer_text`` is the answer as the world's faithful chain writes it (a box in the world's
+    own tokens, ``[ 35 , 35 , 49 , 49 ]``, the cell's box), which the agents learn to write; ``answer`` stays the
+    gold the judge reads (a box matches at IoU > 0.5)."""
+    teacher = chains.ChainTeacher(error_rate=0.0, seed=0) if chains is not None else None
     rows = []
     for kind in kinds:
         examples = scenes.generate_examples(n_per_kind, seed=split_seed(seed, split, kind), kinds=[kind],
                                             min_objects=settings.min_objects, max_objects=settings.max_objects)
         for i, ex in enumerate(examples):
             ex = {**ex, "id": f"{split}-{kind}-{i}"}
-            rows.append({"id": ex["id"], "split": split, "kind": kind, "question": ex["question"],
-                         "answer": ex["answer"], "example": ex})
+            row = {"id": ex["id"], "split": split, "kind": kind, "question": ex["question"],
+                   "answer": ex["answer"], "example": ex}
+            if teacher is not None:
+                row["answer_text"] = teacher.chain(ex).answer
+            rows.append(row)
     return rows
 
 
@@ -63,9 +71,10 @@ def world_questions(settings, *, tools: dict[str, Any], seed: int, **_) -> dict[
     for split, n in (("train", settings.n_train), ("dpo", settings.n_dpo)):
         out[split] = []
         for kind, k in zip(kinds, _spread(n, kinds)):
-            out[split] += _world_rows(scenes, split, [kind], k, seed=seed, settings=settings)
-    out["dev"] = _world_rows(scenes, "dev", every, settings.n_dev_per_kind, seed=seed, settings=settings)
-    out["eval"] = _world_rows(scenes, "eval", every, settings.n_eval_per_kind, seed=seed, settings=settings)
+            out[split] += _world_rows(scenes, split, [kind], k, seed=seed, settings=settings,
+                                      chains=tools.get("chains"))
+    for split, n in (("dev", settings.n_dev_per_kind), ("eval", settings.n_eval_per_kind)):
+        out[split] = _world_rows(scenes, split, every, n, seed=seed, settings=settings, chains=tools.get("chains"))
     return out
 
 

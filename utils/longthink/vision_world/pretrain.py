@@ -5,12 +5,16 @@ The stand-in for Qwen2-VL-Instruct / LLaVA-NeXT that Insight-V and TACO start fr
 walk (``reasoning``), and to answer several-step questions through a deliberately short chain (the look, two walk
 lines, then a jump to the answer), and only now and then (``long_share``) through the whole chain: greedy decoding
 takes the short form, sampling finds the long one, which TACO's RL can reinforce. So it is good at looking and weak
-at long reasoning, which is where Insight-V's long chains and TACO's RL act. Replies follow ``replies``: ``<think> look + reasoning </think><answer> … </answer>``.
+at long reasoning, which is where Insight-V's long chains and TACO's RL act. Replies follow ``replies``:
+``<think> look + reasoning </think><answer> … </answer>``.
 
 Pretraining is a plain PyTorch loop (not a paper's stage, so not a TRL trainer) over freshly drawn scenes, with
 a curriculum (``schema.VisionWorldStage``): text-only lookup batches, a describe-heavy image phase, then the
 main mix, text-only lookups kept in every batch. The loss is the mean over reply tokens, the walk's yes/no marks
-weighted ``mark_weight``. One seed gives the same model on one machine (data, initialisation, thread count).
+weighted ``mark_weight``. Past ``max_steps`` the build trains on until the walk saturates on the dev split
+(``saturation_check``; capped at ``saturation_max_steps``): a base skill is learned to saturation on every build, not
+to wherever a fixed step count left it. One seed gives the same model on one machine (data, initialisation, thread
+count).
 
 ``vision_model_path(profile)`` returns the cached folder (built on first use) for ``recipes/world_vision.yaml``
 under the profile's overlay; its key holds every setting, the seed and ``FORMAT_VERSION``.
@@ -247,7 +251,8 @@ def saturation_check(model, processor, settings: VisionWorldStage, *, seed: int)
 
 # --------------------------------------------------------------------------------------------- pretraining
 def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, progress: bool = True) -> dict[str, Any]:
-    """Build tokenizer, processor and model; train ``max_steps``; save into ``out_dir``; return build figures."""
+    """Build tokenizer, processor and model; train ``max_steps``, then on to saturation (``saturation_*``); save into
+    ``out_dir``; return build figures (the saturation checks among them)."""
     import torch
     from tqdm.auto import tqdm
 
@@ -326,9 +331,10 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
                 print({"saturation_check": checks[-1]}, flush=True)
             if checks[-1]["passed"] or step >= settings.saturation_max_steps:
                 break
-            for step in range(step, min(step + settings.saturation_every, settings.saturation_max_steps)):
-                train_step(step)
-            step += 1
+            stop = min(step + settings.saturation_every, settings.saturation_max_steps)
+            for s in range(step, stop):
+                train_step(s)
+            step = stop
         train_seconds = time.perf_counter() - train_started
         check_trained("world.vlm", steps=len(losses), loss=sum(losses[-50:]) / max(1, len(losses[-50:])))
         model.eval()
@@ -349,7 +355,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
         "steps": len(losses),
         "steps_per_second": round(len(losses) / max(train_seconds, 1e-9), 3),
         "saturation_checks": checks,
-        "saturated": bool(checks and checks[-1]["passed"]) if checks else None,
+        "saturated": checks[-1]["passed"] if checks else None,  # None: no check asked for
         "final_loss": round(sum(tail) / len(tail), 4),
         **vision,
         "log": log,

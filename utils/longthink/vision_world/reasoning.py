@@ -15,18 +15,19 @@ label and ``.`` (as in the look); an occupied one is its label, code, the code e
 per queried attribute next to the word it checks, then their AND. Visiting every cell makes the next label a fixed
 successor (``a2`` after ``a1``); a walk over the occupied cells alone had to find the next occupied cell in the look,
 and that was the skill a build learned only partly (world seed 0: the walk skipped or invented cells, ``d1 .`` for
-``d2 lgt``, single-step 0.84 and grounding 0.58 after 1,600 steps and 0.75-0.95 on the dev walk kinds after 2,800). Every mark compares two
-identical tokens a few positions apart, which a tiny model learns (probe 4: every mark 1.000); a lookup from the
-question's words straight to a cell stayed at chance (probe 1). A walk for one referent stops at its first
-``yes`` (the conclusion then copies the line just above it); a walk for a count visits every cell and ends with
+``d2 lgt``, single-step 0.84 and grounding 0.58 after 1,600 steps and 0.75-0.95 on the dev walk kinds after 2,800).
+Every mark compares two identical tokens a few positions apart, which a tiny model learns (probe 4: every mark
+1.000); a lookup from the question's words straight to a cell stayed at chance (probe 1). A walk for one referent
+stops at its first ``yes`` (the conclusion then copies the line just above it); a walk for a count visits every cell and ends with
 ``count N``. Boxes get their own step from the cell and the object's size, one axis at a time
 (``box b2 small : column 2 -> 35 49 row 2 -> 35 49 : [ 35 , 35 , 49 , 49 ]``, pixels of the image at the training
 resolution, the cell's centre: the look has no sub-cell offsets).
 
 Several-step questions chain these moves (two counts then ``2 > 1 -> yes`` or ``2 + 1 = 3``; two referents then
-``b3 left of c1 : column 3 1 -> no``; a referent then one relation mark per other cell, ``.`` for an empty one). ``style="short"`` cuts
-such a chain after the first walk's first ``short_lines`` occupied cells and jumps to the answer (``... so 3``): the base
-VLM is trained on those, so it looks well and reasons briefly, leaving long chains to Insight-V and TACO.
+``b3 left of c1 : column 3 1 -> no``; a referent then one relation mark per other cell, ``.`` for an empty one).
+``style="short"`` cuts such a chain after the first walk's first ``short_lines`` occupied cells and jumps to the
+answer (``... so 3``): the base VLM is trained mostly on those, so it looks well and reasons briefly, leaving
+long chains to Insight-V and TACO.
 
 A ``Reasoner`` can make one real mistake (``error``), and later steps follow from it: ``perception`` misreads a
 code in the look, ``selection`` flips one attribute mark in a walk, ``count`` miscounts, ``arithmetic`` gets a

@@ -10,8 +10,9 @@ Modules, in the order a reply is made:
   next to the word it checks, conclude, count, compare, compute a box from the cell), with optional real mistakes.
 * ``replies``: ``<think> look + reasoning </think><answer> … </answer>`` for each kind; the base VLM's styles.
 * ``chains``: the chain teacher in Insight-V's JSON step format, built from the same steps.
-* ``vlm``: a Qwen2-VL built from config, its processor and tokenizer; ``pretrain``: the base VLM's curriculum,
-  cached by config hash; ``evaluate``: accuracy by kind and by resolution, and the error table; ``plots``.
+* ``vlm``: a Qwen2-VL built from config, its processor and tokenizer; ``batches``: examples into model inputs;
+  ``pretrain``: the base VLM's curriculum, trained to saturation and cached by config hash (``vision_metrics``:
+  build, then evaluate); ``evaluate``: accuracy by kind and by resolution, and the error table; ``plots``.
 
 Why this design. Issue 6's base VLM answered directly (a word or a box right after the question). It learned to
 describe a scene almost perfectly, but in the CPU budget it never learned to pick out the visual token that the
@@ -22,6 +23,8 @@ attend to it), and cell labels read at a deeper layer. None moved the figures. T
 (notes/cpu-calibration.md, "Look, then reason") showed why and what works instead: the model never has to select
 a visual token by the question's words. It first *looks* (the description, read positionally: visual token k is
 cell k), then *reasons* in text, where every step matches identical tokens a few positions apart (a walk that
-marks each attribute of each cell: where 0.22 -> 0.95 in probe 4), then answers. Insight-V's chains and TACO's
+marks each attribute of each cell: where 0.22 -> 0.95 in probe 4), then answers. The walk visits every cell in
+the look's order (empty ones too), so its next label is a fixed successor: a walk over the occupied cells alone had to
+find the next occupied cell, and one build of two learned that only partly. Insight-V's chains and TACO's
 ``<think>`` have the same shape, and both papers start from this model.
 """

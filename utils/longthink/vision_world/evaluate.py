@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from longthink.vision_world.batches import encode_batch, hash_seed
 from longthink.vision_world.look import cell_accuracy
 from longthink.vision_world.replies import BASE_STYLE, DESCRIBE, answer_of, normalise, reply, think_of
 from longthink.vision_world.reasoning import reason
@@ -49,8 +50,6 @@ RESOLUTION_KINDS = (*SINGLE_STEP_KINDS, *POSITION_KINDS, *GROUNDING_KINDS)  # "a
 def eval_examples(settings: VisionWorldStage, *, seed: int, kinds: Sequence[str], n_per_kind: int,
                   split: str = "eval") -> list[dict[str, Any]]:
     """``n_per_kind`` held-out examples per kind (``describe`` included), each with its gold ``reply``."""
-    from longthink.vision_world.pretrain import hash_seed
-
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; known: {list(SPLITS)}")
     out = []
@@ -97,8 +96,6 @@ def generate_replies(model, processor, examples: Sequence[dict], *, batch_size: 
     """Greedy replies (each example rendered at its own ``resolution``); generation length follows the gold
     replies (their token count + 16) unless ``max_new_tokens`` is given."""
     import torch
-
-    from longthink.vision_world.pretrain import encode_batch
 
     tok = processor.tokenizer
     outs: list[str] = []
@@ -197,8 +194,7 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
     gold) and ``build`` (what the build recorded).
     """
     from longthink.training import torch_threads
-    from longthink.vision_world.pretrain import build_result
-    from longthink.vision_world.vlm import load_vlm
+    from longthink.vision_world.vlm import build_result, load_vlm
 
     n = n_per_kind or settings.eval_per_kind
     shifted = list(resolutions or settings.shifted_resolutions)
@@ -262,26 +258,6 @@ def evaluate_vlm(path: str | Path, settings: VisionWorldStage, *, seed: int = 0,
     return {"metrics": metrics, "by_kind": by_kind, "by_resolution": by_res, "rescaled_by_resolution": rescaled_by_res,
             "describe_by_resolution": describe_by_res, "errors": errors, "errors_table": format_table(errors), "walk": walk,
             "samples": samples, "build": build, "shifted_resolution": first, "split": split, "n_per_kind": n}
-
-
-def vision_metrics(profile: str = "tiny", *, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Build (or reuse) the profile's base VLM and evaluate it: the notebook's one call."""
-    import time
-
-    from longthink.vision_world.pretrain import build_cached, load_settings
-
-    from longthink.vision_world.vlm import load_vlm
-
-    settings, seed = load_settings(profile, overrides)
-    path = build_cached(settings, seed=seed)  # builds on the first run (a progress bar), else finds the folder
-    started = time.perf_counter()  # what every later run pays: find the cached build by its key, load it
-    load_vlm(build_cached(settings, seed=seed))
-    load_seconds = time.perf_counter() - started
-    report = evaluate_vlm(path, settings, seed=seed)
-    report["metrics"]["world/vlm_load_seconds"] = round(load_seconds, 2)
-    report["path"] = str(path)
-    report["settings"] = settings
-    return report
 
 
 def walk_diagnostics(predictions: Sequence[str]) -> dict[str, float]:

@@ -30,9 +30,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from longthink.vision_world.batches import encode_batch, hash_seed, reply_labels  # noqa: F401 (re-exported)
 from longthink.vision_world.replies import DESCRIBE, reply
 from longthink.vision_world.schema import VisionWorldStage
-from longthink.vision_world.scenes import MULTI_STEP_KINDS, example_image, make_example
+from longthink.vision_world.scenes import MULTI_STEP_KINDS, make_example
+from longthink.vision_world.vlm import build_result  # noqa: F401 (re-exported: what a build stored)
 
 STAGE = "vlm"
 CACHE_NAME = "world_vision"
@@ -87,21 +89,26 @@ def build_cached(settings: VisionWorldStage, *, seed: int = 0, root: str | Path 
     return build_artefact(settings, seed=seed, root=root, progress=progress).dir
 
 
-def build_result(path: str | Path) -> dict[str, Any]:
-    """What the build stored (build seconds, steps per second, loss curve...)."""
-    import json
+def vision_metrics(profile: str = "tiny", *, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build (or reuse) the profile's base VLM and evaluate it: the notebook's one call."""
+    import time
 
-    f = Path(path) / "result.json"
-    return json.loads(f.read_text()) if f.is_file() else {}
+    from longthink.vision_world.evaluate import evaluate_vlm
+    from longthink.vision_world.vlm import load_vlm
+
+    settings, seed = load_settings(profile, overrides)
+    path = build_cached(settings, seed=seed)  # builds on the first run (a progress bar), else finds the folder
+    started = time.perf_counter()  # what every later run pays: find the cached build by its key, load it
+    load_vlm(build_cached(settings, seed=seed))
+    load_seconds = time.perf_counter() - started
+    report = evaluate_vlm(path, settings, seed=seed)
+    report["metrics"]["world/vlm_load_seconds"] = round(load_seconds, 2)
+    report["path"] = str(path)
+    report["settings"] = settings
+    return report
 
 
 # ---------------------------------------------------------------------------------------------- task data
-def hash_seed(seed: int, name: str) -> int:
-    import zlib
-
-    return zlib.crc32(f"{seed}-{name}".encode()) & 0x7FFFFFFF
-
-
 def phase_of(step: int, settings: VisionWorldStage) -> str:
     """``text`` (lookup warm-up), ``describe`` (describe-heavy image phase) or ``main``."""
     if step < settings.text_warmup_steps:
@@ -147,53 +154,6 @@ def sample_batch(rng: random.Random, step: int, settings: VisionWorldStage) -> l
         kind = rng.choices(names, weights=[pool[k] for k in names])[0]
         out.append(draw_example(rng, kind, settings, text_only=text_only, example_id=f"train-{step}-{i}"))
     return out
-
-
-def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None = None, with_replies: bool = True,
-                 mark_weight: float = 1.0):
-    """Processor inputs (left padded); with replies, ``labels`` keep only reply tokens (+ ``<|im_end|>``), less the
-    given look of text-only examples, and ``weights`` put ``mark_weight`` on the walk's yes/no tokens."""
-    import torch
-
-    from longthink.vision_world.replies import given_look, question_text
-    from longthink.vision_world.vlm import user_message
-
-    tok = processor.tokenizer
-    texts, images, given = [], [], []
-    for ex in examples:
-        text_only = bool(ex.get("text_only"))
-        given.append(len(tok(given_look(ex), add_special_tokens=False)["input_ids"]) if text_only else 0)
-        messages = user_message(question_text(ex), image=not text_only)
-        if with_replies:
-            messages = messages + [{"role": "assistant", "content": ex["reply"]}]
-        texts.append(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=not with_replies))
-        if not text_only:
-            images.append(example_image(ex, resolution))
-    batch = processor(text=texts, images=images or None, padding=True, return_tensors="pt")
-    if with_replies:
-        labels = reply_labels(batch["input_ids"], batch["attention_mask"], tok, given=given)
-        marks = torch.tensor(tok.convert_tokens_to_ids([" yes", " no"]))
-        batch["labels"] = labels
-        batch["weights"] = torch.where(torch.isin(labels, marks), float(mark_weight), 1.0)
-    return batch
-
-
-def reply_labels(input_ids, attention_mask, tok, *, given: Sequence[int] | None = None):
-    """-100 everywhere but the reply after the last ``<|im_start|>assistant\\n`` header, up to its ``<|im_end|>``;
-    ``given[i]`` more tokens at the start of row ``i``'s reply are context, not targets."""
-    import torch
-
-    header = tok("<|im_start|>assistant\n", add_special_tokens=False)["input_ids"]
-    labels = torch.full_like(input_ids, -100)
-    for i, row in enumerate(input_ids.tolist()):
-        starts = [j for j, t in enumerate(row) if t == header[0] and row[j: j + len(header)] == header]
-        if not starts:
-            raise ValueError("a training sequence has no assistant turn: check the chat template")
-        a = starts[-1] + len(header) + (given[i] if given else 0)
-        end = next((j + 1 for j in range(a, len(row)) if row[j] == tok.eos_token_id), len(row))
-        labels[i, a:end] = input_ids[i, a:end]
-    labels[attention_mask == 0] = -100
-    return labels
 
 
 def weighted_loss(model, batch, *, total_weight: float | None = None):

@@ -210,6 +210,14 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     return json.loads(f.read_text()) if f.is_file() else {}
 
 
+def build_result(path: str | Path) -> dict[str, Any]:
+    """What the build stored (build seconds, steps per second, loss curve...)."""
+    import json
+
+    f = Path(path) / "result.json"
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+
 def user_message(question: str, *, image: bool = True) -> list[dict[str, Any]]:
     """A user turn in the conversational format TRL uses: the image, then the question (TRL's own order for a
     string prompt; TRL fills the ``{"type": "image"}`` placeholder with the row's image). ``image=False``: text

@@ -1,0 +1,63 @@
+"""Examples into model inputs: the seed streams examples are drawn from, and the processor batches whose labels
+keep only a reply's tokens. Shared by the base VLM's pretraining and its evaluation (``pretrain``, ``evaluate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from longthink.vision_world.scenes import example_image
+
+
+def hash_seed(seed: int, name: str) -> int:
+    """A seed stream per (world seed, name): training, dev and eval draws never share one."""
+    import zlib
+
+    return zlib.crc32(f"{seed}-{name}".encode()) & 0x7FFFFFFF
+
+
+def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None = None, with_replies: bool = True,
+                 mark_weight: float = 1.0):
+    """Processor inputs (left padded); with replies, ``labels`` keep only reply tokens (+ ``<|im_end|>``), less the
+    given look of text-only examples, and ``weights`` put ``mark_weight`` on the walk's yes/no tokens."""
+    import torch
+
+    from longthink.vision_world.replies import given_look, question_text
+    from longthink.vision_world.vlm import user_message
+
+    tok = processor.tokenizer
+    texts, images, given = [], [], []
+    for ex in examples:
+        text_only = bool(ex.get("text_only"))
+        given.append(len(tok(given_look(ex), add_special_tokens=False)["input_ids"]) if text_only else 0)
+        messages = user_message(question_text(ex), image=not text_only)
+        if with_replies:
+            messages = messages + [{"role": "assistant", "content": ex["reply"]}]
+        texts.append(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=not with_replies))
+        if not text_only:
+            images.append(example_image(ex, resolution))
+    batch = processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+    if with_replies:
+        labels = reply_labels(batch["input_ids"], batch["attention_mask"], tok, given=given)
+        marks = torch.tensor(tok.convert_tokens_to_ids([" yes", " no"]))
+        batch["labels"] = labels
+        batch["weights"] = torch.where(torch.isin(labels, marks), float(mark_weight), 1.0)
+    return batch
+
+
+def reply_labels(input_ids, attention_mask, tok, *, given: Sequence[int] | None = None):
+    """-100 everywhere but the reply after the last ``<|im_start|>assistant\\n`` header, up to its ``<|im_end|>``;
+    ``given[i]`` more tokens at the start of row ``i``'s reply are context, not targets."""
+    import torch
+
+    header = tok("<|im_start|>assistant\n", add_special_tokens=False)["input_ids"]
+    labels = torch.full_like(input_ids, -100)
+    for i, row in enumerate(input_ids.tolist()):
+        starts = [j for j, t in enumerate(row) if t == header[0] and row[j: j + len(header)] == header]
+        if not starts:
+            raise ValueError("a training sequence has no assistant turn: check the chat template")
+        a = starts[-1] + len(header) + (given[i] if given else 0)
+        end = next((j + 1 for j in range(a, len(row)) if row[j] == tok.eos_token_id), len(row))
+        labels[i, a:end] = input_ids[i, a:end]
+    labels[attention_mask == 0] = -100
+    return labels

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> dict:
     from longthink.insight_v import pipeline
     from longthink.insight_v.inference import write_chains
     from longthink.insight_v.judge import JudgeItem
-    from longthink.insight_v.vlm import Sampling
+    from longthink.insight_v.vlm import Sampling, load
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("overrides", nargs="*", help="stage.key=value settings")
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     dev = questions["splits"]["dev"]
     if not dev:
         raise SystemExit(f"the dev split is empty under profile {args.profile!r}: pass questions.n_dev_per_kind=N")
-    model, processor = pipeline._load(agent["path"], ctx)
+    model, processor = load(agent["path"])
     chains = write_chains(model, processor, dev, questions["image_fn"], suffix=reason.reason_suffix,
                           sampling=Sampling(max_new_tokens=ev.reason_max_new_tokens), batch_size=ev.batch_size, seed=0)
     judge = pipeline._judge(ctx, questions)

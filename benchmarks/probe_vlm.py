@@ -23,7 +23,8 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_P
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from longthink.vision_world.pretrain import build_result, load_settings, pretrain
+    from longthink.vision_world.pretrain import load_settings, pretrain
+    from longthink.vision_world.vlm import build_result
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("overrides", nargs="*", help="key=value settings of the vlm stage")

@@ -182,7 +182,8 @@ def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
     from safetensors.torch import load_file
 
     from longthink.vision_world.evaluate import evaluate_vlm
-    from longthink.vision_world.pretrain import build_cached, build_result
+    from longthink.vision_world.pretrain import build_cached
+    from longthink.vision_world.vlm import build_result
     from longthink.vision_world.schema import VisionWorldStage
 
     settings = VisionWorldStage(**TINY_STAGE)
@@ -273,7 +274,8 @@ def test_every_setting_enters_the_cache_key():
 def test_training_batches_follow_the_curriculum_and_label_only_replies():
     import random
 
-    from longthink.vision_world.pretrain import encode_batch, length_groups, phase_of, sample_batch
+    from longthink.vision_world.batches import encode_batch
+    from longthink.vision_world.pretrain import length_groups, phase_of, sample_batch
     from longthink.vision_world.replies import given_look
     from longthink.vision_world.schema import VisionWorldStage
 

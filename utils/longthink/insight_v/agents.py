@@ -68,7 +68,7 @@ def summary_rows(paths: Sequence[Path], questions: dict[str, dict], image_fn: Ca
         q = questions[p.question_id]
         chain = chain_of(p, keep_answer_step=settings.keep_answer_step)
         rows.append(_row(image_fn(q), summary_text(q["question"], chain, settings.summary_instruction),
-                         settings.answer_text(q.get("answer_text", q["answer"]))))
+                         settings.format_answer(q.get("answer_text", q["answer"]))))
     return rows
 
 
@@ -78,7 +78,7 @@ def single_rows(paths: Sequence[Path], questions: dict[str, dict], image_fn: Cal
     for p in paths:
         q = questions[p.question_id]
         chain = chain_of(p, keep_answer_step=settings.keep_answer_step)
-        answer = settings.answer_text(q.get("answer_text", q["answer"]))
+        answer = settings.format_answer(q.get("answer_text", q["answer"]))
         rows.append(_row(image_fn(q), q["question"], f"{chain}\n{answer}"))
     return rows
 

@@ -148,7 +148,7 @@ class SFTStage:
         if "{answer}" not in self.answer_template:
             raise ValueError(f"answer_template must contain '{{answer}}', got {self.answer_template!r}")
 
-    def answer_text(self, answer: str) -> str:
+    def format_answer(self, answer: str) -> str:
         return self.answer_template.replace("{answer}", answer)
 
 

@@ -30,11 +30,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from longthink.vision_world.batches import encode_batch, hash_seed, reply_labels  # noqa: F401 (re-exported)
+from longthink.vision_world.batches import encode_batch
 from longthink.vision_world.replies import DESCRIBE, reply
 from longthink.vision_world.schema import VisionWorldStage
 from longthink.vision_world.scenes import MULTI_STEP_KINDS, make_example
-from longthink.vision_world.vlm import build_result  # noqa: F401 (re-exported: what a build stored)
 
 STAGE = "vlm"
 CACHE_NAME = "world_vision"

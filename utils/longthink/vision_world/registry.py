@@ -42,7 +42,8 @@ def general(*, profile: str, seed: int) -> Resolved:
     agent: it answers in a few tokens, like the card's)"""
     import random
 
-    from longthink.vision_world.pretrain import build_artefact, draw_example, hash_seed, load_settings
+    from longthink.vision_world.batches import hash_seed
+    from longthink.vision_world.pretrain import build_artefact, draw_example, load_settings
     from longthink.vision_world.replies import DESCRIBE, answer_only
 
     settings, recipe_seed = load_settings(profile, {"seed": seed})

@@ -107,6 +107,14 @@ def main() -> None:
                                                      "consistency_vqa", "format")})
             print("   ", {k: (round(v["acc"], 2), round(v["consistency"], 2)) for k, v in report[when]["by_kind"].items()})
     print("whole chains among VQA rollouts", report["whole_chain_share"])
+    from longthink.taco.pipeline import read_rollouts
+    from longthink.taco.showcase import chain_lengths_by_kind
+
+    table = chain_lengths_by_kind(read_rollouts({"rollouts": str(rollouts)}), [r["kind"] for r in train])
+    report["chains_by_kind"] = table
+    (out / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
+    for row in table:
+        print("   ", row)
     print("train", report["train_seconds"], "s", {k: (round(v, 4) if isinstance(v, float) else v)
                                                   for k, v in report["train"].items() if not isinstance(v, list)})
 

@@ -94,3 +94,12 @@ def test_a_stage_keys_on_its_inputs(tmp_path):
     other = ctx.stage("data", build, settings={"n": 2})
     c = ctx.stage("sft", build, inputs={"data": other})
     assert c.key != a.key and len(calls) == 4
+
+
+def test_built_says_whether_a_stage_would_load_without_building_it(tmp_path):
+    ctx = open_paper("quickstart", "smoke", seed=0, output_dir=tmp_path)
+    build = lambda out: {"ok": True}  # noqa: E731
+    assert not ctx.built("data", settings={"n": 1})
+    assert not (tmp_path / "smoke" / "quickstart" / "data").exists()  # asking builds nothing
+    ctx.stage("data", build, settings={"n": 1})
+    assert ctx.built("data", settings={"n": 1}) and not ctx.built("data", settings={"n": 2})

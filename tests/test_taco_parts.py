@@ -193,6 +193,10 @@ WALK_RED = ("find red : a1 lrc large red circle : red yes -> yes a3 syt small ye
      "d4 : column 1 4 -> yes", "yes", True),
     (f"{LOOK} find circle : a1 lrc large red circle : circle yes -> yes . so a1 large red circle right of a1 : "
      "a3 yes b2 yes d4 yes . count 3", "3", True),
+    (f"{LOOK} {WALK_RED.replace('-> yes', '-> yes 1').replace('-> no', '-> no 1')} count 1", "1", True),
+    (f"{LOOK} {WALK_RED.replace('-> yes', '-> yes 1').replace('-> no', '-> no 2')} count 1", "1", False),  # tally
+    (f"{LOOK} find circle : a1 lrc large red circle : circle yes -> yes . so a1 large red circle right of a1 : "
+     "a3 yes 1 b2 yes 2 d4 no 3 . count 3", "3", False),  # the tally counts a no
     ("so 3", "3", False), ("", "3", False), ("count 0", "", False),
 ])
 def test_step_rule(think, answer, ok):
@@ -220,3 +224,21 @@ def test_step_rule_accepts_every_gold_chain_of_the_vision_world_and_no_short_one
             if kind in MULTI_STEP_KINDS:
                 short = reply(ex, style="short")
                 assert not consistency.vqa_supports(think_of(short), answer_of(short), rule="steps"), short
+
+
+def test_chain_lengths_by_kind_splits_whole_and_elided_chains_by_part_of_training():
+    from longthink.taco.showcase import chain_lengths_by_kind
+
+    def roll(step, index, completion, acc, cons):
+        return {"step": step, "index": index, "completion": completion, "vqa_accuracy": acc, "consistency": cons}
+
+    rollouts = [roll(0, 0, "a ... so 3", 1.0, 0.0), roll(0, 0, "count 3", 0.0, 1.0), roll(3, 0, "count 3", 1.0, 1.0),
+                roll(3, 1, "so b2", 1.0, 1.0), {"step": 0, "index": 2, "completion": "[ 1 ]", "vqa_accuracy": None}]
+    table = chain_lengths_by_kind(rollouts, ["count_cond", "colour_of", "ground"])
+    first = next(r for r in table if r["kind"] == "count_cond" and r["part"] == "1/2")
+    assert first == {"kind": "count_cond", "part": "1/2", "n": 2, "whole share": 0.5, "acc whole": 0.0,
+                     "acc elided": 1.0, "consistency whole": 1.0, "consistency": 0.5}
+    late = next(r for r in table if r["kind"] == "count_cond" and r["part"] == "2/2")
+    assert late["whole share"] == 1.0 and late["acc elided"] is None
+    assert {r["kind"] for r in table} == {"count_cond", "colour_of"}  # REC rows carry no VQA accuracy
+    assert chain_lengths_by_kind([], ["ground"]) == []

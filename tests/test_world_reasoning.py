@@ -75,6 +75,24 @@ def test_referent_walks_stop_at_the_first_yes_and_counts_walk_every_cell():
     assert long.count(" -> ") == n_objects and long.endswith(f"count {count['answer']}")
 
 
+def test_count_walks_keep_a_running_tally_that_the_count_copies():
+    """Each object's mark in a count's walk is followed by the yes marks so far, so ``count N`` copies the last tally
+    (a local move) instead of counting a whole walk; relation counts too. Referent walks carry no tally."""
+    import re
+
+    for ex in [e for e in EXAMPLES if e["kind"] in ("count_cond", "compare_counts", "count_arith", "spatial_count")]:
+        think = think_of(reply(ex, style="long"))
+        for walk in re.findall(r"(?:find [^:]+|(?:left of|right of|above|below) [a-h][1-8]) : (.*?) \. count (\d+)",
+                               think):
+            marks = re.findall(r"(yes|no) (\d+)(?= [a-h][1-8] | \.|$)", walk[0])
+            assert marks, (ex["question"], walk)
+            tallies = [int(t) for _, t in marks]
+            assert tallies == [sum(m == "yes" for m, _ in marks[: i + 1]) for i in range(len(marks))], walk
+            assert int(walk[1]) == tallies[-1]
+    where = think_of(reply(next(e for e in EXAMPLES if e["kind"] == "where")))
+    assert re.search(r"-> (yes|no) \d", where) is None
+
+
 def test_short_chains_cut_after_short_lines():
     ex = next(e for e in EXAMPLES if e["kind"] in MULTI_STEP_KINDS and len(e["scene"]["objects"]) > 4
               and e["kind"] == "count_cond")

@@ -166,10 +166,17 @@ class PaperRun:
         Its key holds ``settings`` (default: the recipe stage's full settings), the run's seed and the keys of
         ``inputs`` (the stages, world models and data sets it reads), nothing else.
         """
+        return self._stage(name, inputs, settings, folder).run(build)
+
+    def built(self, name: str, *, inputs: Mapping[str, Artefact] | None = None, settings: Any = None,
+              folder: str | None = None) -> bool:
+        """Whether :meth:`stage` with these arguments would load a stored build instead of building."""
+        return self._stage(name, inputs, settings, folder).complete
+
+    def _stage(self, name: str, inputs, settings, folder) -> Stage:
         if settings is None:
             settings = self.recipe.stage(name).as_dict()
-        stage = self.run.stage(folder or name, {"settings": settings, "seed": self.seed}, inputs)
-        return stage.run(build)
+        return self.run.stage(folder or name, {"settings": settings, "seed": self.seed}, inputs)
 
     def resolve(self, ref: str, *, kind: str = "model"):
         """A world model / data set / tool (``world:instruct``, ``world:hard``, ...) of this run's profile and seed,

@@ -110,9 +110,10 @@ def supports_last_value(think: str, answer: str) -> bool:
     return bool(clauses) and re.search(rf"(?<![\w]){re.escape(a)}(?![\w])", clauses[-1]) is not None
 
 
-_WALK_LINE = re.compile(r"(?:^|\s)([a-h][1-8])\s+\S+\s+(?:[a-z]+\s+){1,3}:\s+(?:[a-z]+\s+(?:yes|no)\s+)+->\s+(yes|no)\b")
+_WALK_LINE = re.compile(r"(?:^|\s)([a-h][1-8])\s+\S+\s+(?:[a-z]+\s+){1,3}:\s+(?:[a-z]+\s+(?:yes|no)\s+)+->\s+(yes|no)\b"
+                        r"(?:\s+(\d+)(?!\S))?")
 _READ_LINE = re.compile(r"^find\s+([a-h][1-8])\s+:\s+([a-h][1-8])\s+\S+(?:\s+[a-z]+){1,3}\s+\.?")
-_MARK = re.compile(r"(?:^|\s)([a-h][1-8])\s+(yes|no)\b")
+_MARK = re.compile(r"(?:^|\s)([a-h][1-8])\s+(yes|no)\b(?:\s+(\d+)(?!\S))?")
 _COUNT = re.compile(r"^count\s+(\d+)$")
 _COMPARE = re.compile(r"^(\d+)\s+>\s+(\d+)\s+->\s+(yes|no)$")
 _ARITH = re.compile(r"^(\d+)\s+([+-])\s+(\d+)\s+=\s+(-?\d+)$")
@@ -135,15 +136,19 @@ def _steps(think: str) -> list[str]:
 
 
 def _yes_marks(step: str) -> int | None:
-    """How many cells a walk (``… -> yes``) or a relation walk (``left of b2 : a1 yes b3 no``) marked yes."""
+    """How many cells a walk (``… -> yes 1``) or a relation walk (``left of b2 : a1 yes 1 b3 no 1``) marked yes;
+    None when it is neither, or when a running tally after a mark is not the number of yes marks so far."""
     lines = _WALK_LINE.findall(step)
-    if lines:
-        return sum(mark == "yes" for _, mark in lines)
-    if ":" in step:
-        marks = _MARK.findall(step.rsplit(":", 1)[1])
-        if marks:
-            return sum(mark == "yes" for _, mark in marks)
-    return None
+    if not lines and ":" in step:
+        lines = _MARK.findall(step.rsplit(":", 1)[1])
+    if not lines:
+        return None
+    yes = 0
+    for _label, mark, tally in lines:
+        yes += mark == "yes"
+        if tally and int(tally) != yes:
+            return None
+    return yes
 
 
 _LINE_WORDS = re.compile(r"(?:^|\s)([a-h][1-8])\s+(\S+)\s+((?:[a-z]+\s+){0,2}[a-z]+)\s+:\s+(?:[a-z]+\s+(?:yes|no)\s+)+->\s+(yes|no)\b")
@@ -176,7 +181,8 @@ def supports_by_steps(think: str, answer: str) -> bool:
     after the look, a walk ``find <query> : <cell> <code> <words> : <word> yes|no … -> yes|no …`` or a read ``find d1
     : d1 <code> <words>``, then ``count N``, a conclusion ``so <cell> <words>``, a comparison ``a > b -> yes|no``, a
     sum ``a + b = c`` / difference ``a - b = c``, or a relation ``b3 left of c1 : column 3 1 -> no``. The answer is
-    supported when every count equals the yes marks of the walk before it, every conclusion names a cell that walk
+    supported when every count equals the yes marks of the walk before it (and every running tally in that walk, ``->
+    yes 2``, the yes marks so far), every conclusion names a cell that walk
     marked yes (or read) and restates its words as written there, comparisons and sums are right for the counts written, a relation is right for the places
     written, and the answer is the last step's value (a conclusion's cell or one of its words). A chain that elides
     its walk (``…``) and jumps to ``so 3`` supports nothing: an LLM judge asked "does the reasoning support the

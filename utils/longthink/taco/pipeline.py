@@ -132,25 +132,65 @@ def load_model(path: str, bounds: PixelBounds):
 
 
 # ---------------------------------------------------------------------------------------------------- train
-def train_arms(ctx: PaperRun, data: dict, base) -> dict[str, dict[str, Any]]:
-    """One GRPO run per ablation arm (stages ``arm_<name>``), each from the base VLM."""
+def _arm_stage(ctx: PaperRun, data: dict, base_path: str, base_artefact, name: str, *, build: bool = True):
+    """Stage ``arm_<name>``: GRPO from the base VLM with arm ``name``'s parts; ``build=False`` only says whether it
+    is stored."""
     from datasets import load_from_disk
 
     from longthink.taco.train import train_arm
 
+    def run(tmp: Path) -> dict:
+        with _threads(ctx):
+            return train_arm(policy=base_path, dataset=load_from_disk(str(Path(data["dir"]) / "train")),
+                             stage=ctx.settings("grpo"), arm=ARMS[name], bounds=training_bounds(ctx), out_dir=tmp,
+                             seed=ctx.seed, profile=ctx.profile)
+
+    settings = {"grpo": ctx.settings("grpo").as_dict(), "models": ctx.settings("models").as_dict(), "arm": name}
+    inputs = {"data": data["stage"], "policy": base_artefact}
+    if not build:
+        return ctx.built(f"arm_{name}", settings=settings, inputs=inputs)
+    return ctx.stage(f"arm_{name}", run, settings=settings, inputs=inputs)
+
+
+def _in_workers(ctx: PaperRun, jobs: dict[str, tuple], fn, *, what: str) -> None:
+    """Run ``fn(*args)`` for each job, up to ``ablations.workers`` at once in worker processes (one job: here)."""
+    from concurrent.futures import as_completed
+
+    from tqdm.auto import tqdm
+
+    from longthink.processes import worker_pool
+
+    workers = min(ctx.settings("ablations").kit.workers, len(jobs))
+    if workers <= 1:
+        for args in jobs.values():
+            fn(*args)
+        return
+    threads = ctx.settings("models").kit.threads
+    with worker_pool(workers, threads=threads) as pool, tqdm(total=len(jobs), desc=f"{what} ({workers} at once)") as bar:
+        futures = {pool.submit(fn, *args): name for name, args in jobs.items()}
+        for future in as_completed(futures):
+            try:
+                future.result()
+            except Exception as exc:
+                for other in futures:
+                    other.cancel()
+                raise RuntimeError(f"{what}: {futures[future]!r} failed in its worker: {exc}") from exc
+            bar.set_postfix_str(f"done {futures[future]}")
+            bar.update(1)
+
+
+def train_arms(ctx: PaperRun, data: dict, base) -> dict[str, dict[str, Any]]:
+    """One GRPO run per ablation arm (stages ``arm_<name>``), each from the base VLM; arms not stored yet train
+    ``ablations.workers`` at a time in worker processes."""
+    names = ctx.settings("ablations").kit.arms
+    base_artefact = base.artefact()
+    missing = {name: (ctx, data, base.path, base_artefact, name) for name in names
+               if not _arm_stage(ctx, data, base.path, base_artefact, name, build=False)}
+    if len(missing) > 1:
+        _in_workers(ctx, missing, _arm_stage, what="training arms")
     out = {}
-    for name in ctx.settings("ablations").kit.arms:
-        arm = ARMS[name]
-
-        def build(tmp: Path, arm=arm) -> dict:
-            with _threads(ctx):
-                return train_arm(policy=base.path, dataset=load_from_disk(str(Path(data["dir"]) / "train")),
-                                 stage=ctx.settings("grpo"), arm=arm, bounds=training_bounds(ctx), out_dir=tmp,
-                                 seed=ctx.seed, profile=ctx.profile)
-
-        settings = {"grpo": ctx.settings("grpo").as_dict(), "models": ctx.settings("models").as_dict(), "arm": name}
-        stage = ctx.stage(f"arm_{name}", build, settings=settings,
-                          inputs={"data": data["stage"], "policy": base.artefact()})
+    for name in names:
+        stage = _arm_stage(ctx, data, base.path, base_artefact, name)
         out[name] = {"path": str(stage.path("model")), "stage": stage, "summary": dict(stage.result),
                      "history": json.loads(stage.path("log_history.json").read_text()),
                      "rollouts": str(stage.path("rollouts.jsonl"))}
@@ -171,10 +211,11 @@ def reward_settings(ctx: PaperRun):
     return settings_of(kit, bounds=training_bounds(ctx), judge=build_judge(kit, profile=ctx.profile))
 
 
-def evaluate_model(ctx: PaperRun, data: dict, name: str, path: str, model_input, *, shifts: bool) -> dict[str, Any]:
+def evaluate_model(ctx: PaperRun, data: dict, name: str, path: str, model_input, *, shifts: bool,
+                   build: bool = True) -> dict[str, Any] | bool:
     """Greedy replies of one model on the eval and OOD splits (stage ``eval_<name>``); with ``shifts`` also on the
     eval split at each shifted resolution, as given (the processor's training bounds) and with TTRS (the scale chosen
-    per task on the dev split at that shift) and TTME."""
+    per task on the dev split at that shift) and TTME. ``build=False`` only says whether the stage is stored."""
     from longthink.taco.evaluate import by_kind, choose_scale_per_task, evaluate, evaluate_scales, summarize, ttme
 
     ev, dk = ctx.settings("eval").kit, ctx.settings("data").kit
@@ -182,7 +223,7 @@ def evaluate_model(ctx: PaperRun, data: dict, name: str, path: str, model_input,
     settings = reward_settings(ctx)
     gen = dict(max_new_tokens=ev.max_new_tokens, batch_size=ev.batch_size)
 
-    def build(tmp: Path) -> dict:
+    def run(tmp: Path) -> dict:
         with _threads(ctx):
             model, processor = load_model(path, bounds)
             records = {split: evaluate(model, processor, load_split(data, split), settings, **gen)
@@ -209,8 +250,10 @@ def evaluate_model(ctx: PaperRun, data: dict, name: str, path: str, model_input,
                 "by_kind": by_kind(records["eval"]), "ttrs_scales": chosen}
 
     settings_key = {name: ctx.settings(name).as_dict() for name in ("eval", "grpo", "models")}
-    stage = ctx.stage(f"eval_{name}", build, settings={**settings_key, "shifts": shifts},
-                      inputs={"data": data["stage"], "model": model_input})
+    spec = dict(settings={**settings_key, "shifts": shifts}, inputs={"data": data["stage"], "model": model_input})
+    if not build:
+        return ctx.built(f"eval_{name}", **spec)
+    stage = ctx.stage(f"eval_{name}", run, **spec)
     return {"summary": stage["summary"], "by_kind": stage["by_kind"], "ttrs_scales": stage["ttrs_scales"],
             "stage": stage}
 
@@ -221,11 +264,19 @@ def read_records(evaluation: dict, split: str) -> list[dict]:
 
 
 def evaluate_all(ctx: PaperRun, data: dict, base, arms: dict[str, dict]) -> dict[str, dict]:
-    """The base model and every arm (shifted resolutions and TTRS for the base, GRPO and TACO models)."""
-    out = {"base": evaluate_model(ctx, data, "base", base.path, base.artefact(), shifts=True)}
-    for name, arm in arms.items():
-        out[name] = evaluate_model(ctx, data, name, arm["path"], arm["stage"], shifts=name in REPORTED_ARMS)
-    return out
+    """The base model and every arm (shifted resolutions and TTRS for the base, GRPO and TACO models); evaluations
+    not stored yet run ``ablations.workers`` at a time in worker processes."""
+    models = {"base": (base.path, base.artefact()), **{n: (a["path"], a["stage"]) for n, a in arms.items()}}
+    jobs = {n: (ctx, data, n, path, artefact) for n, (path, artefact) in models.items()}
+    missing = {n: args for n, args in jobs.items()
+               if not evaluate_model(*args, shifts=n == "base" or n in REPORTED_ARMS, build=False)}
+    if len(missing) > 1:
+        _in_workers(ctx, missing, _evaluate_in_worker, what="evaluating")
+    return {n: evaluate_model(*args, shifts=n == "base" or n in REPORTED_ARMS) for n, args in jobs.items()}
+
+
+def _evaluate_in_worker(ctx: PaperRun, data: dict, name: str, path: str, model_input) -> None:
+    evaluate_model(ctx, data, name, path, model_input, shifts=name == "base" or name in REPORTED_ARMS)
 
 
 # -------------------------------------------------------------------------------------------------- metrics

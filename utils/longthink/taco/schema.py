@@ -143,6 +143,9 @@ class AblationsStage:
     """Which training arms run (``longthink.taco.arms.ARMS``): GRPO alone, then TACO's parts added one by one."""
 
     arms: list[str] = field(default_factory=lambda: ["grpo", "grpo_tac", "grpo_tac_rrs", "taco"])
+    # arms trained (and evaluated) at once, each in a worker process with ``models.threads`` torch threads; 1 = one
+    # after another in this process (at paper scale each arm is its own multi-GPU launch)
+    workers: Positive = 1
 
     def __post_init__(self) -> None:
         from longthink.taco.arms import ARMS

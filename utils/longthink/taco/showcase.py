@@ -102,6 +102,32 @@ def rollout_modes(rollouts: Sequence[dict]) -> dict[str, float]:
             "flagged by RRS": sum(bool(r["flagged"]) for r in rollouts) / n}
 
 
+def chain_lengths_by_kind(rollouts: Sequence[dict], kinds: Sequence[str], *, halves: int = 2) -> list[dict[str, Any]]:
+    """Per VQA kind and part of training (first half, second half): how many sampled chains were whole (no ``...``
+    jump), and the accuracy and consistency of whole and elided chains. It shows where thinking longer pays and
+    whether the run learned it. ``kinds[i]`` is the question kind of training row ``i``."""
+    vqa = [r for r in rollouts if r.get("vqa_accuracy") is not None]
+    if not vqa:
+        return []
+    last = max(r["step"] for r in vqa) + 1
+    table: dict[tuple[str, int], list[dict]] = {}
+    for r in vqa:
+        table.setdefault((kinds[r["index"]], min(halves - 1, r["step"] * halves // last)), []).append(r)
+
+    def mean(rows, key):
+        return round(sum(r.get(key) or 0.0 for r in rows) / len(rows), 3) if rows else None
+
+    out = []
+    for (kind, part), rows in sorted(table.items()):
+        whole = [r for r in rows if "..." not in r["completion"]]
+        short = [r for r in rows if "..." in r["completion"]]
+        out.append({"kind": kind, "part": f"{part + 1}/{halves}", "n": len(rows),
+                    "whole share": round(len(whole) / len(rows), 3),
+                    "acc whole": mean(whole, "vqa_accuracy"), "acc elided": mean(short, "vqa_accuracy"),
+                    "consistency whole": mean(whole, "consistency"), "consistency": mean(rows, "consistency")})
+    return out
+
+
 def kl_spikes(rollouts: Sequence[dict], *, n: int = 3) -> list[dict[str, Any]]:
     """The completions with the largest KL to the reference, with their step and whether RRS flagged them."""
     with_kl = [r for r in rollouts if r.get("kl") is not None]

@@ -197,6 +197,10 @@ WALK_RED = ("find red : a1 lrc large red circle : red yes -> yes a3 syt small ye
     (f"{LOOK} {WALK_RED.replace('-> yes', '-> yes 1').replace('-> no', '-> no 2')} count 1", "1", False),  # tally
     (f"{LOOK} find circle : a1 lrc large red circle : circle yes -> yes . so a1 large red circle right of a1 : "
      "a3 yes 1 b2 yes 2 d4 no 3 . count 3", "3", False),  # the tally counts a no
+    ("find red : a1 lrc large red circle : red yes -> yes 1 a2 . 1 a3 syt small yellow triangle : red no -> no 1 "
+     "a4 . 1 . count 1", "1", True),
+    ("find red : a1 lrc large red circle : red yes -> yes 1 a2 . 2 a3 syt small yellow triangle : red no -> no 1 "
+     "a4 . 1 . count 1", "1", False),  # an empty cell's tally is wrong
     ("so 3", "3", False), ("", "3", False), ("count 0", "", False),
 ])
 def test_step_rule(think, answer, ok):

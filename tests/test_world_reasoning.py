@@ -75,22 +75,31 @@ def test_referent_walks_stop_at_the_first_yes_and_counts_walk_every_cell():
     assert long.count(" -> ") == n_objects and long.endswith(f"count {count['answer']}")
 
 
-def test_count_walks_keep_a_running_tally_that_the_count_copies():
-    """Each object's mark in a count's walk is followed by the yes marks so far, so ``count N`` copies the last tally
-    (a local move) instead of counting a whole walk; relation counts too. Referent walks carry no tally."""
+def test_count_walks_keep_a_running_tally_after_every_cell_that_the_count_copies():
+    """Every cell of a count's walk, empty or not, is followed by the yes marks so far (a fixed successor: the tally
+    one cell back, plus one on a yes), so ``count N`` copies the last tally; relation counts too. Referent walks
+    carry no tally."""
     import re
 
     for ex in [e for e in EXAMPLES if e["kind"] in ("count_cond", "compare_counts", "count_arith", "spatial_count")]:
         think = think_of(reply(ex, style="long"))
-        for walk in re.findall(r"(?:find [^:]+|(?:left of|right of|above|below) [a-h][1-8]) : (.*?) \. count (\d+)",
-                               think):
-            marks = re.findall(r"(yes|no) (\d+)(?= [a-h][1-8] | \.|$)", walk[0])
-            assert marks, (ex["question"], walk)
-            tallies = [int(t) for _, t in marks]
-            assert tallies == [sum(m == "yes" for m, _ in marks[: i + 1]) for i in range(len(marks))], walk
-            assert int(walk[1]) == tallies[-1]
+        ends = list(re.finditer(r" \. count (\d+)", think))
+        assert ends, think
+        for end in ends:
+            before = think[: end.start()]
+            head = list(re.finditer(r"(?:find (?:[a-z]+ )+?|(?:left of|right of|above|below) [a-h][1-8] ): ", before))[-1]
+            body, count = before[head.end():], end.group(1)
+            cells = re.split(r" (?=[a-h][1-8] )", body)
+            yes = 0
+            for cell in cells:
+                words = cell.split()
+                yes += words[-2] == "yes"
+                assert words[-1] == str(yes), (cell, body)
+            assert int(count) == yes
+            assert len(cells) == 16 - (" left of " in f" {think} " or " right of " in think or " above " in think
+                                       or " below " in think)
     where = think_of(reply(next(e for e in EXAMPLES if e["kind"] == "where")))
-    assert re.search(r"-> (yes|no) \d", where) is None
+    assert re.search(r"(-> (yes|no)|[a-h][1-8] \.) \d", where) is None
 
 
 def test_short_chains_cut_after_short_lines():

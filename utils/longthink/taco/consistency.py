@@ -114,6 +114,7 @@ _WALK_LINE = re.compile(r"(?:^|\s)([a-h][1-8])\s+\S+\s+(?:[a-z]+\s+){1,3}:\s+(?:
                         r"(?:\s+(\d+)(?!\S))?")
 _READ_LINE = re.compile(r"^find\s+([a-h][1-8])\s+:\s+([a-h][1-8])\s+\S+(?:\s+[a-z]+){1,3}\s+\.?")
 _MARK = re.compile(r"(?:^|\s)([a-h][1-8])\s+(yes|no)\b(?:\s+(\d+)(?!\S))?")
+_EMPTY_TALLY = re.compile(r"(?:^|\s)([a-h][1-8])\s+\.\s+(\d+)(?!\S)")
 _COUNT = re.compile(r"^count\s+(\d+)$")
 _COMPARE = re.compile(r"^(\d+)\s+>\s+(\d+)\s+->\s+(yes|no)$")
 _ARITH = re.compile(r"^(\d+)\s+([+-])\s+(\d+)\s+=\s+(-?\d+)$")
@@ -136,15 +137,19 @@ def _steps(think: str) -> list[str]:
 
 
 def _yes_marks(step: str) -> int | None:
-    """How many cells a walk (``… -> yes 1``) or a relation walk (``left of b2 : a1 yes 1 b3 no 1``) marked yes;
-    None when it is neither, or when a running tally after a mark is not the number of yes marks so far."""
-    lines = _WALK_LINE.findall(step)
-    if not lines and ":" in step:
-        lines = _MARK.findall(step.rsplit(":", 1)[1])
-    if not lines:
+    """How many cells a walk (``… -> yes 1``) or a relation walk (``left of b2 : a1 . 0 a2 yes 1 b3 no 1``) marked
+    yes; None when it is neither, or when a running tally (after a mark or an empty cell) is not the number of yes
+    marks so far."""
+    start = 0
+    found = [(m.start(), m.group(2), m.group(3)) for m in _WALK_LINE.finditer(step)]
+    if not found and ":" in step:
+        start = step.rindex(":") + 1
+        found = [(start + m.start(), m.group(2), m.group(3)) for m in _MARK.finditer(step[start:])]
+    if not found:
         return None
+    found += [(start + m.start(), None, m.group(2)) for m in _EMPTY_TALLY.finditer(step[start:])]
     yes = 0
-    for _label, mark, tally in lines:
+    for _position, mark, tally in sorted(found):
         yes += mark == "yes"
         if tally and int(tally) != yes:
             return None
@@ -181,8 +186,8 @@ def supports_by_steps(think: str, answer: str) -> bool:
     after the look, a walk ``find <query> : <cell> <code> <words> : <word> yes|no … -> yes|no …`` or a read ``find d1
     : d1 <code> <words>``, then ``count N``, a conclusion ``so <cell> <words>``, a comparison ``a > b -> yes|no``, a
     sum ``a + b = c`` / difference ``a - b = c``, or a relation ``b3 left of c1 : column 3 1 -> no``. The answer is
-    supported when every count equals the yes marks of the walk before it (and every running tally in that walk, ``->
-    yes 2``, the yes marks so far), every conclusion names a cell that walk
+    supported when every count equals the yes marks of the walk before it (and every running tally in that walk,
+    ``-> yes 2`` or ``a3 . 2``, the yes marks so far), every conclusion names a cell that walk
     marked yes (or read) and restates its words as written there, comparisons and sums are right for the counts written, a relation is right for the places
     written, and the answer is the last step's value (a conclusion's cell or one of its words). A chain that elides
     its walk (``…``) and jumps to ``so 3`` supports nothing: an LLM judge asked "does the reasoning support the

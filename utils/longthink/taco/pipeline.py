@@ -201,6 +201,15 @@ def read_rollouts(arm: dict) -> list[dict]:
     return [json.loads(line) for line in Path(arm["rollouts"]).read_text().splitlines() if line.strip()]
 
 
+def chain_length_tables(data: dict, arms: dict[str, dict], names=REPORTED_ARMS) -> dict[str, list[dict]]:
+    """For each arm in ``names``: its sampled VQA chains by question kind and half of training, whole or elided
+    (``showcase.chain_lengths_by_kind``)."""
+    from longthink.taco.showcase import chain_lengths_by_kind
+
+    kinds = {r["index"]: r["kind"] for r in load_split(data, "train")}
+    return {name: chain_lengths_by_kind(read_rollouts(arms[name]), kinds) for name in names if name in arms}
+
+
 # ----------------------------------------------------------------------------------------------------- eval
 def reward_settings(ctx: PaperRun):
     """The rewards' settings of this run (pixel bounds, IoU convention, TAC mode, the VQA rule or judge)."""

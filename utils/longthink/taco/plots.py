@@ -134,3 +134,27 @@ def plot_rewards_table(table):
     ax.set_title("what each reward pays")
     fig.tight_layout()
     return fig
+
+
+def plot_chain_lengths(tables: dict[str, list[dict]]):
+    """Per VQA kind, the share of sampled chains that were whole (no ``...`` jump) in the first and second half of
+    training, one bar per arm (``tables``: arm -> ``showcase.chain_lengths_by_kind`` rows); and the consistency of
+    those samples."""
+    import pandas as pd
+
+    plt, sns = _sns()
+    frame = pd.DataFrame([{**row, "arm": ARMS[name].label} for name, rows in tables.items() for row in rows])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.4), sharey=True)
+    for ax, column in zip(axes, ("whole share", "consistency")):
+        if not frame.empty:
+            half = frame["part"].map({"1/2": "first half", "2/2": "second half"})
+            part = frame.assign(who=frame["arm"] + ", " + half)
+            sns.barplot(data=part, x="kind", y=column, hue="who", ax=ax, legend=ax is axes[-1])
+        ax.set_title(f"{column} of the sampled VQA chains", fontsize=10)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(axis="x", labelrotation=20)
+    if axes[-1].get_legend() is not None:
+        sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -102,10 +102,10 @@ def rollout_modes(rollouts: Sequence[dict]) -> dict[str, float]:
             "flagged by RRS": sum(bool(r["flagged"]) for r in rollouts) / n}
 
 
-def chain_lengths_by_kind(rollouts: Sequence[dict], kinds: Sequence[str], *, halves: int = 2) -> list[dict[str, Any]]:
+def chain_lengths_by_kind(rollouts: Sequence[dict], kinds, *, halves: int = 2) -> list[dict[str, Any]]:
     """Per VQA kind and part of training (first half, second half): how many sampled chains were whole (no ``...``
     jump), and the accuracy and consistency of whole and elided chains. It shows where thinking longer pays and
-    whether the run learned it. ``kinds[i]`` is the question kind of training row ``i``."""
+    whether the run learned it. ``kinds[i]`` (a list or a dict) is the question kind of training row ``i``."""
     vqa = [r for r in rollouts if r.get("vqa_accuracy") is not None]
     if not vqa:
         return []

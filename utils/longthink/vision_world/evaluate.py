@@ -270,7 +270,7 @@ def walk_diagnostics(predictions: Sequence[str]) -> dict[str, float]:
     from longthink.vision_world.look import ATTRIBUTE_WORDS, ATTRIBUTES, CODES
 
     line_re = re.compile(r"([a-h][1-8]) (\S+) (\S+) (\S+) (\S+) : ((?:\S+ (?:yes|no) )+)-> (yes|no)")
-    walk_end = re.compile(r" \. (?![a-h][1-8] )")  # the walk's closing " ." (an empty cell's "a2 ." has a label next)
+    walk_end = re.compile(r" \. (?![a-h][1-8] |\d)")  # the closing " ." (an empty cell's "a2 ." or "a2 . 1" is not)
     counts: dict[str, list[int]] = {}
 
     def add(name: str, ok: bool) -> None:

@@ -37,7 +37,7 @@ from longthink.vision_world.scenes import MULTI_STEP_KINDS, make_example
 
 STAGE = "vlm"
 CACHE_NAME = "world_vision"
-FORMAT_VERSION = 4  # 4: count walks keep a running tally ("-> yes 2"); 3: walks visit every cell (empty ones as "a2 ."); 2: occupied cells only; 1: issue 6
+FORMAT_VERSION = 5  # 5: a count walk's tally after every cell ("a3 . 1"); 4: after objects only ("-> yes 2"); 3: walks visit every cell (empty ones as "a2 ."); 2: occupied cells only; 1: issue 6
 
 
 # ------------------------------------------------------------------------------------------------- settings

@@ -18,17 +18,21 @@ and that was the skill a build learned only partly (world seed 0: the walk skipp
 ``d2 lgt``, single-step 0.84 and grounding 0.58 after 1,600 steps and 0.75-0.95 on the dev walk kinds after 2,800).
 Every mark compares two identical tokens a few positions apart, which a tiny model learns (probe 4: every mark
 1.000); a lookup from the question's words straight to a cell stayed at chance (probe 1). A walk for one referent
-stops at its first ``yes`` (the conclusion then copies the line just above it); a walk for a count visits every cell,
-keeps a running tally after each object's mark (``-> yes 1 … -> no 1 … -> yes 2``) and ends with ``count N``, a copy
-of the last tally. Without the tally the count was the one step not made of local moves, and it was the long chains'
-main error: of 115 whole several-step chains the base VLM sampled in TACO's first ten steps (world seed 0, format 3),
-94 wrote a ``count`` that was not the number of ``yes`` marks of the walk above it (the marks themselves were right). Boxes get their own step from the cell and the object's size, one axis at a time
+stops at its first ``yes`` (the conclusion then copies the line just above it); a walk for a count visits every cell
+and keeps a running tally after every cell, empty or not (``find large : a1 . 0 a2 lgt large green triangle : large
+yes -> yes 1 a3 . 1 …``), then ends with ``count N``, a copy of the last tally. Each tally is the one a cell before, plus
+one on a ``yes``: a fixed successor again. Without a tally the count was the one step not made of local moves, and it
+was the long chains' main error: of 115 whole several-step chains the base VLM sampled in TACO's first ten steps
+(world seed 0, format 3), 94 wrote a ``count`` that was not the number of ``yes`` marks of the walk above it (the marks
+themselves were right). A tally after the occupied cells alone (format 4) fixed one build (count_cond's sampled whole
+chains right 0.93) but not the next (0.35-0.65, world seed 0 with more two-walk data): most wrong chains had a wrong
+tally, copied from a line a variable number of empty cells back. Boxes get their own step from the cell and the object's size, one axis at a time
 (``box b2 small : column 2 -> 35 49 row 2 -> 35 49 : [ 35 , 35 , 49 , 49 ]``, pixels of the image at the training
 resolution, the cell's centre: the look has no sub-cell offsets).
 
 Several-step questions chain these moves (two counts then ``2 > 1 -> yes`` or ``2 + 1 = 3``; two referents then
 ``b3 left of c1 : column 3 1 -> no``; a referent then one relation mark and tally per other cell, ``.`` for an empty
-one: ``left of b2 : a1 . a2 yes 1 a3 no 1 …``).
+one, each with its tally: ``left of b2 : a1 . 0 a2 yes 1 a3 no 1 …``).
 ``style="short"`` cuts such a chain after the first walk's first ``short_lines`` occupied cells and jumps to the
 answer (``... so 3``): the base VLM is trained mostly on those, so it looks well and reasons briefly, leaving
 long chains to Insight-V and TACO.
@@ -170,12 +174,12 @@ class Reasoner:
         index = {id(o): i for i, o in enumerate(objects)}
         for obj, label in self.cells():
             if obj is None:  # an empty cell: its label and the look's mark, so the next label is always the next cell
-                lines.append(f"{label} {EMPTY}")
+                lines.append(f"{label} {EMPTY}" if first_only else f"{label} {EMPTY} {len(hits)}")
                 continue
             text, hit = walk_line(obj, query, flip=flips.get(index[id(obj)]))
             if hit:
                 hits.append(obj)
-            lines.append(text if first_only else f"{text} {len(hits)}")  # a count's walk keeps a running tally
+            lines.append(text if first_only else f"{text} {len(hits)}")  # a count's walk: a running tally per cell
             if hit and first_only and self.stop_at_first_yes:
                 break
         words = query_words(query)
@@ -360,7 +364,7 @@ def _w_relation_count(r: Reasoner) -> str:
         if label == b.label:
             continue
         if obj is None:
-            lines.append(f"{label} {EMPTY}")
+            lines.append(f"{label} {EMPTY} {tally}")
             continue
         tally += mark_of[label]
         lines.append(f"{label} {yes_no(mark_of[label])} {tally}")
@@ -414,7 +418,7 @@ def _first_occupied(lines: Sequence[str], n: int) -> list[str]:
         if seen >= n:
             break
         out.append(line)
-        seen += not line.endswith(f" {EMPTY}")
+        seen += line.split()[1] != EMPTY
     return out
 
 

@@ -1,4 +1,4 @@
-"""Issue 12's bars on the recorded tiny-profile metrics of both world seeds (skipped until both are recorded).
+"""Issues 12 and 14's bars on the recorded tiny-profile metrics of both world seeds (skipped until both are recorded).
 
 Seed 0 records under ``runs/tiny/<paper>/metrics.json``, seed 1 under ``runs/seed1/tiny/<paper>/metrics.json``
 (``longthink run <paper> --seed 1 --output-dir runs/seed1``). Every asserted bound of ``expected/tiny/`` must hold
@@ -55,3 +55,19 @@ def test_issue_12_relations_hold_on_each_world_seed(repo_root, seed):
     k = max(int(key.rsplit("_d", 1)[1]) for key in m if key.startswith("world/instruct_acc_d"))
     assert m["world/instruct_acc_d1"] >= 0.90 and m[f"world/instruct_acc_d{k}"] <= 0.50
     assert all(m[f"world/target_acc_d{d}"] >= m[f"world/guider_base_acc_d{d}"] for d in range(1, k + 1))
+
+
+@pytest.mark.parametrize("seed", sorted(SEED_DIRS))
+def test_issue_14_relations_hold_on_each_world_seed(repo_root, seed):
+    """TACO's bars (``longthink run taco --seed S``), each seed on its own vision world."""
+    path = repo_root / SEED_DIRS[seed] / "tiny" / "taco" / "metrics.json"
+    if not path.exists():
+        pytest.skip(f"{path.relative_to(repo_root)} not recorded (longthink run taco --seed {seed})")
+    data = json.loads(path.read_text())
+    assert data.get("environment", {}).get("seed") in (None, seed), f"{path} holds another seed"
+    m = data["metrics"]
+    assert m["taco/grpo_gain"] >= 0.03  # GRPO beats the base VLM on REC or VQA
+    assert m["taco/taco_minus_grpo_rec"] >= 0 and m["taco/taco_minus_grpo_vqa"] >= 0
+    assert m["taco/consistency_gain"] >= 0.10
+    assert m["taco/ttrs_gain"] >= 0.05
+    assert m["taco/zero_std_frac_ads"] < m["taco/zero_std_frac_uniform"]

@@ -198,7 +198,7 @@ def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
     assert other != a
     from longthink.vision_world.pretrain import FORMAT_VERSION
 
-    assert read_meta(a)["format_version"] == FORMAT_VERSION == 3
+    assert read_meta(a)["format_version"] == FORMAT_VERSION == 5
     assert [r["phase"] for r in build_result(a)["log"]] == ["main"]  # one log line at the last step
     report = evaluate_vlm(a, settings, seed=0)
     assert set(report["metrics"]) >= {"world/vlm_build_seconds", "world/vlm_acc_single_step",

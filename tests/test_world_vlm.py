@@ -198,7 +198,7 @@ def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
     assert other != a
     from longthink.vision_world.pretrain import FORMAT_VERSION
 
-    assert read_meta(a)["format_version"] == FORMAT_VERSION == 5
+    assert read_meta(a)["format_version"] == FORMAT_VERSION == 6
     assert [r["phase"] for r in build_result(a)["log"]] == ["main"]  # one log line at the last step
     report = evaluate_vlm(a, settings, seed=0)
     assert set(report["metrics"]) >= {"world/vlm_build_seconds", "world/vlm_acc_single_step",
@@ -302,6 +302,18 @@ def test_training_batches_follow_the_curriculum_and_label_only_replies():
             assert torch.all(weights[marks] == 3.0) and torch.all(weights[~marks] == 1.0)
     n_images = sum(not ex["text_only"] for ex in groups[1])
     assert int((batch["input_ids"] == processor.image_token_id).sum()) == 16 * n_images
+    # the value after "count" (a copy of the last tally) weighs result_weight
+    from longthink.vision_world.replies import reply
+    from longthink.vision_world.scenes import generate_examples
+
+    (count_ex,) = generate_examples(1, seed=0, kinds=["count_cond"])
+    count_ex = dict(count_ex, reply=reply(count_ex, style="long"))
+    counted = encode_batch(processor, [count_ex], mark_weight=3.0, result_weight=8.0)
+    weights, ids = counted["weights"][0], counted["input_ids"][0]
+    after_count = torch.zeros_like(ids, dtype=torch.bool)
+    after_count[1:] = ids[:-1] == tok.convert_tokens_to_ids(" count")
+    assert int(after_count.sum()) == 1 and torch.all(weights[after_count] == 8.0)
+    assert set(weights[~after_count].tolist()) == {1.0, 3.0}
 
 
 def test_scoring_maps_boxes_back_to_the_original_frame():

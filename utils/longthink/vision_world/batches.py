@@ -17,9 +17,10 @@ def hash_seed(seed: int, name: str) -> int:
 
 
 def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None = None, with_replies: bool = True,
-                 mark_weight: float = 1.0):
+                 mark_weight: float = 1.0, result_weight: float = 1.0):
     """Processor inputs (left padded); with replies, ``labels`` keep only reply tokens (+ ``<|im_end|>``), less the
-    given look of text-only examples, and ``weights`` put ``mark_weight`` on the walk's yes/no tokens."""
+    given look of text-only examples, and ``weights`` put ``mark_weight`` on the walk's yes/no tokens and
+    ``result_weight`` on the value after ``count`` or ``=`` (a copy of the last tally, a sum's result)."""
     import torch
 
     from longthink.vision_world.replies import given_look, question_text
@@ -41,7 +42,11 @@ def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None 
         labels = reply_labels(batch["input_ids"], batch["attention_mask"], tok, given=given)
         marks = torch.tensor(tok.convert_tokens_to_ids([" yes", " no"]))
         batch["labels"] = labels
-        batch["weights"] = torch.where(torch.isin(labels, marks), float(mark_weight), 1.0)
+        weights = torch.where(torch.isin(labels, marks), float(mark_weight), 1.0)
+        after = torch.tensor([i for i in tok.convert_tokens_to_ids([" count", " ="]) if i is not None])
+        results = torch.zeros_like(labels, dtype=torch.bool)
+        results[:, 1:] = torch.isin(batch["input_ids"][:, :-1], after) & (labels[:, 1:] != -100)
+        batch["weights"] = torch.where(results, float(result_weight), weights)
     return batch
 
 

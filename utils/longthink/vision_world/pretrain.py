@@ -11,7 +11,7 @@ at long reasoning, which is where Insight-V's long chains and TACO's RL act. Rep
 Pretraining is a plain PyTorch loop (not a paper's stage, so not a TRL trainer) over freshly drawn scenes, with
 a curriculum (``schema.VisionWorldStage``): text-only lookup batches, a describe-heavy image phase, then the
 main mix, text-only lookups kept in every batch. The loss is the mean over reply tokens, the walk's yes/no marks
-weighted ``mark_weight``. Past ``max_steps`` the build trains on until the walk saturates on the dev split
+weighted ``mark_weight`` and the value after ``count`` or ``=`` weighted ``result_weight``. Past ``max_steps`` the build trains on until the walk saturates on the dev split
 (``saturation_check``; capped at ``saturation_max_steps``): a base skill is learned to saturation on every build, not
 to wherever a fixed step count left it. One seed gives the same model on one machine (data, initialisation, thread
 count).
@@ -37,7 +37,7 @@ from longthink.vision_world.scenes import MULTI_STEP_KINDS, make_example
 
 STAGE = "vlm"
 CACHE_NAME = "world_vision"
-FORMAT_VERSION = 5  # 5: a count walk's tally after every cell ("a3 . 1"); 4: after objects only ("-> yes 2"); 3: walks visit every cell (empty ones as "a2 ."); 2: occupied cells only; 1: issue 6
+FORMAT_VERSION = 6  # 6: result_weight on the value after "count" and "="; 5: a count walk's tally after every cell ("a3 . 1"); 4: after objects only ("-> yes 2"); 3: walks visit every cell (empty ones as "a2 ."); 2: occupied cells only; 1: issue 6
 
 
 # ------------------------------------------------------------------------------------------------- settings
@@ -252,7 +252,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
 
         def train_step(step: int) -> None:
             groups = length_groups(sample_batch(rng, step, settings), settings.length_groups)
-            batches = [encode_batch(processor, g, mark_weight=settings.mark_weight) for g in groups]
+            batches = [encode_batch(processor, g, mark_weight=settings.mark_weight, result_weight=settings.result_weight) for g in groups]
             total = float(sum((b["weights"][:, 1:] * (b["labels"][:, 1:] != -100)).sum() for b in batches))
             opt.zero_grad(set_to_none=True)
             step_loss = 0.0

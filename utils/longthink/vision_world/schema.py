@@ -83,6 +83,7 @@ class VisionWorldStage:
     task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TASK_WEIGHTS))
     text_task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TEXT_TASK_WEIGHTS))
     mark_weight: float = 2.0  # loss weight of the walk's yes/no tokens
+    result_weight: float = 1.0  # loss weight of a count's value and a sum's result (the token after "count", "=")
     short_lines: int = 2  # walk lines a several-step question's short reasoning writes before it jumps
     long_share: float = 0.0  # several-step training replies written in the long style (the rest short)
     stop_at_first_yes: bool = True  # a referent's walk stops at its first yes (False: on to the last cell)

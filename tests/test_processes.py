@@ -83,3 +83,18 @@ def test_grandchildren_do_not_watch_a_parent_that_is_not_theirs(monkeypatch):
     monkeypatch.setenv(processes.PARENT_ENV, str(os.getppid()))
     processes.maybe_watch_parent()
     assert started == [os.getppid()]
+
+
+def test_run_in_workers_reports_each_job_and_names_the_one_that_failed():
+    import operator
+
+    import pytest
+
+    from longthink.processes import WorkerError, run_in_workers
+
+    done = []
+    run_in_workers({"a": (6, 3), "b": (1, 4)}, operator.truediv, workers=2, on_done=done.append)
+    assert sorted(done) == ["a", "b"]
+    with pytest.raises(WorkerError, match="'zero' failed in its worker") as info:
+        run_in_workers({"zero": (1, 0)}, operator.truediv, workers=1)
+    assert info.value.job == "zero" and isinstance(info.value.error, ZeroDivisionError)

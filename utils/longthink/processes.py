@@ -17,7 +17,8 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 PARENT_ENV = "LONGTHINK_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
@@ -46,6 +47,32 @@ def worker_pool(workers: int, *, threads: int = 1) -> ProcessPoolExecutor:
     """A process pool whose workers (spawned fresh, ``threads`` torch threads each) die with this process."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker, initargs=(threads,))
+
+
+class WorkerError(RuntimeError):
+    """A job of :func:`run_in_workers` raised; ``job`` names it and ``error`` is what it raised."""
+
+    def __init__(self, job: str, error: BaseException):
+        super().__init__(f"{job!r} failed in its worker: {error}")
+        self.job, self.error = job, error
+
+
+def run_in_workers(jobs: Mapping[str, tuple], fn: Callable, *, workers: int, threads: int = 1,
+                   on_done: Callable[[str], None] | None = None) -> None:
+    """``fn(*args)`` for each named job, up to ``workers`` at once in a :func:`worker_pool`, in the jobs' order;
+    ``on_done(name)`` after each. The first failure cancels the jobs not started and raises :class:`WorkerError`."""
+    with worker_pool(workers, threads=threads) as pool:
+        futures = {pool.submit(fn, *args): name for name, args in jobs.items()}
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                future.result()
+            except Exception as exc:
+                for other in futures:
+                    other.cancel()
+                raise WorkerError(name, exc) from exc
+            if on_done is not None:
+                on_done(name)
 
 
 def watch_parent(parent: int, *, interval: float = 1.0) -> threading.Thread:

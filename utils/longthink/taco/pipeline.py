@@ -153,30 +153,26 @@ def _arm_stage(ctx: PaperRun, data: dict, base_path: str, base_artefact, name: s
 
 
 def _in_workers(ctx: PaperRun, jobs: dict[str, tuple], fn, *, what: str) -> None:
-    """Run ``fn(*args)`` for each job, up to ``ablations.workers`` at once in worker processes (one job: here)."""
-    from concurrent.futures import as_completed
-
+    """Run ``fn(*args)`` for each job, up to ``ablations.workers`` at once in worker processes (one worker: here)."""
     from tqdm.auto import tqdm
 
-    from longthink.processes import worker_pool
+    from longthink.processes import WorkerError, run_in_workers
 
     workers = min(ctx.settings("ablations").kit.workers, len(jobs))
     if workers <= 1:
         for args in jobs.values():
             fn(*args)
         return
-    threads = ctx.settings("models").kit.threads
-    with worker_pool(workers, threads=threads) as pool, tqdm(total=len(jobs), desc=f"{what} ({workers} at once)") as bar:
-        futures = {pool.submit(fn, *args): name for name, args in jobs.items()}
-        for future in as_completed(futures):
-            try:
-                future.result()
-            except Exception as exc:
-                for other in futures:
-                    other.cancel()
-                raise RuntimeError(f"{what}: {futures[future]!r} failed in its worker: {exc}") from exc
-            bar.set_postfix_str(f"done {futures[future]}")
+
+    with tqdm(total=len(jobs), desc=f"{what} ({workers} at once)") as bar:
+        def done(name: str) -> None:
+            bar.set_postfix_str(f"done {name}")
             bar.update(1)
+
+        try:
+            run_in_workers(jobs, fn, workers=workers, threads=ctx.settings("models").kit.threads, on_done=done)
+        except WorkerError as exc:
+            raise RuntimeError(f"{what}: {exc}") from exc.error
 
 
 def train_arms(ctx: PaperRun, data: dict, base) -> dict[str, dict[str, Any]]:

@@ -158,11 +158,9 @@ def build_world(profile: str = "tiny", seed: int | None = None, *, progress: boo
     Models that are not cached yet are trained in up to ``workers`` worker processes at once (default: one per
     CPU core, at most three, unless the models are small), each with one thread; cached ones load at once.
     """
-    from concurrent.futures import as_completed
-
     from tqdm.auto import tqdm
 
-    from longthink.processes import worker_pool
+    from longthink.processes import WorkerError, run_in_workers
 
     start = time.perf_counter()
     paths = {"tokenizer": tokenizer_path(profile, seed)}
@@ -175,19 +173,15 @@ def build_world(profile: str = "tiny", seed: int | None = None, *, progress: boo
                disable=not progress)
     bar.update(len(BUILD_ORDER) - len(missing))
     if workers > 1:
-        with worker_pool(workers) as pool:
-            futures = {pool.submit(_build_in_worker, name, profile, seed): name
-                       for name in reversed(missing)}  # the slowest (target) first
-            for future in as_completed(futures):
-                name = futures[future]
-                try:
-                    future.result()
-                except Exception as exc:
-                    for other in futures:
-                        other.cancel()
-                    raise WorldError(f"building world model {name!r} ({profile}) failed: {exc}") from exc
-                bar.set_postfix_str(f"built {name}")
-                bar.update(1)
+        def built(name: str) -> None:
+            bar.set_postfix_str(f"built {name}")
+            bar.update(1)
+
+        jobs = {name: (name, profile, seed) for name in reversed(missing)}  # the slowest (target) first
+        try:
+            run_in_workers(jobs, _build_in_worker, workers=workers, on_done=built)
+        except WorkerError as exc:
+            raise WorldError(f"building world model {exc.job!r} ({profile}) failed: {exc.error}") from exc.error
     else:
         for name in missing:
             world_model_path(name, profile, seed, progress=progress)

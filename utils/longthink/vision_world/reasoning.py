@@ -26,13 +26,14 @@ was the long chains' main error: of 115 whole several-step chains the base VLM s
 (world seed 0, format 3), 94 wrote a ``count`` that was not the number of ``yes`` marks of the walk above it (the marks
 themselves were right). A tally after the occupied cells alone (format 4) fixed one build (count_cond's sampled whole
 chains right 0.93) but not the next (0.35-0.65, world seed 0 with more two-walk data): most wrong chains had a wrong
-tally, copied from a line a variable number of empty cells back. Boxes get their own step from the cell and the object's size, one axis at a time
-(``box b2 small : column 2 -> 35 49 row 2 -> 35 49 : [ 35 , 35 , 49 , 49 ]``, pixels of the image at the training
+tally, copied from a line a variable number of empty cells back. (The value after ``count`` is then a copy three
+tokens back, yet stayed a guess until the pretraining loss weighed it: ``result_weight`` in the world recipe.)
+Boxes get their own step from the cell and the object's size, one axis at a time (``box b2 small : column 2 -> 35 49 row 2 -> 35 49 : [ 35 , 35 , 49 , 49 ]``, pixels of the image at the training
 resolution, the cell's centre: the look has no sub-cell offsets).
 
 Several-step questions chain these moves (two counts then ``2 > 1 -> yes`` or ``2 + 1 = 3``; two referents then
-``b3 left of c1 : column 3 1 -> no``; a referent then one relation mark and tally per other cell, ``.`` for an empty
-one, each with its tally: ``left of b2 : a1 . 0 a2 yes 1 a3 no 1 …``).
+``b3 left of c1 : column 3 1 -> no``; a referent then one relation mark per other cell, ``.`` for an empty one,
+each with its tally: ``left of b2 : a1 . 0 a2 yes 1 a3 no 1 …``).
 ``style="short"`` cuts such a chain after the first walk's first ``short_lines`` occupied cells and jumps to the
 answer (``... so 3``): the base VLM is trained mostly on those, so it looks well and reasons briefly, leaving
 long chains to Insight-V and TACO.

@@ -20,16 +20,17 @@ Every mark compares two identical tokens a few positions apart, which a tiny mod
 1.000); a lookup from the question's words straight to a cell stayed at chance (probe 1). A walk for one referent
 stops at its first ``yes`` (the conclusion then copies the line just above it); a walk for a count visits every cell
 and keeps a running tally after every cell, empty or not (``find large : a1 . 0 a2 lgt large green triangle : large
-yes -> yes 1 a3 . 1 …``), then ends with ``count N``, a copy of the last tally. Each tally is the one a cell before, plus
-one on a ``yes``: a fixed successor again. Without a tally the count was the one step not made of local moves, and it
-was the long chains' main error: of 115 whole several-step chains the base VLM sampled in TACO's first ten steps
-(world seed 0, format 3), 94 wrote a ``count`` that was not the number of ``yes`` marks of the walk above it (the marks
-themselves were right). A tally after the occupied cells alone (format 4) fixed one build (count_cond's sampled whole
-chains right 0.93) but not the next (0.35-0.65, world seed 0 with more two-walk data): most wrong chains had a wrong
-tally, copied from a line a variable number of empty cells back. (The value after ``count`` is then a copy three
-tokens back, yet stayed a guess until the pretraining loss weighed it: ``result_weight`` in the world recipe.)
-Boxes get their own step from the cell and the object's size, one axis at a time (``box b2 small : column 2 -> 35 49 row 2 -> 35 49 : [ 35 , 35 , 49 , 49 ]``, pixels of the image at the training
-resolution, the cell's centre: the look has no sub-cell offsets).
+yes -> yes 1 a3 . 1 …``), then ends with ``count N``, a copy of the last tally. Each tally is the one a cell before,
+plus one on a ``yes``: a fixed successor again. Without a tally the count was the one step not made of local moves,
+and it was the long chains' main error: of 115 whole several-step chains the base VLM sampled in TACO's first ten
+steps (world seed 0, format 3), 94 wrote a ``count`` that was not the number of ``yes`` marks of the walk above it
+(the marks themselves were right). A tally after the occupied cells alone (format 4) fixed one build (count_cond's
+sampled whole chains right 0.93) but not the next (0.35-0.65, world seed 0 with more two-walk data): most wrong chains
+had a wrong tally, copied from a line a variable number of empty cells back. (The value after ``count`` is then a copy
+three tokens back, yet stayed a guess until the pretraining loss weighed it: ``result_weight`` in the world recipe.)
+Boxes get their own step from the cell and the object's size, one axis at a time (``box b2 small : column 2 -> 35 49
+row 2 -> 35 49 : [ 35 , 35 , 49 , 49 ]``, pixels of the image at the training resolution, the cell's centre: the look
+has no sub-cell offsets).
 
 Several-step questions chain these moves (two counts then ``2 > 1 -> yes`` or ``2 + 1 = 3``; two referents then
 ``b3 left of c1 : column 3 1 -> no``; a referent then one relation mark per other cell, ``.`` for an empty one,

@@ -129,9 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                        seed=recipe.seed, model_ref=args.model)
     from accelerate import PartialState
 
-    if PartialState().is_main_process:
+    state = PartialState()
+    if state.is_main_process:
         (Path(args.output_dir) / "train_result.json").write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps({k: v for k, v in result.items() if k != "loss_curve"}))
+    # Close the process group before the interpreter exits: left open, a gloo thread of a rank can still be running at
+    # shutdown and abort it ("terminate called without an active exception", exit -6), seen once under load.
+    state.wait_for_everyone()
+    state.destroy_process_group()
     return 0
 
 

@@ -40,15 +40,6 @@ def dev_report(model_path: str, rows, settings, bounds, *, max_new_tokens: int) 
     return {"summary": summarize(records), "by_kind": by_kind(records)}
 
 
-def whole_chain_share(rollouts_file: Path, steps: slice) -> float:
-    """Share of the VQA rollouts, over the training steps picked by ``steps``, that write the whole chain (no ``...``
-    jump): what GRPO has to reinforce when the base answers several-step questions briefly."""
-    rows = [json.loads(line) for line in rollouts_file.read_text().splitlines() if line.strip()]
-    keep = set(sorted({r["step"] for r in rows})[steps])
-    vqa = [r for r in rows if r["step"] in keep and r.get("vqa_accuracy") is not None]
-    return round(sum("..." not in r["completion"] for r in vqa) / max(len(vqa), 1), 3)
-
-
 def main() -> None:
     import torch
 
@@ -58,6 +49,8 @@ def main() -> None:
     from longthink.taco.arms import ARMS
     from longthink.taco.data import trl_dataset, world_rows
     from longthink.taco.frames import PixelBounds
+    from longthink.taco.pipeline import read_rollouts
+    from longthink.taco.showcase import chain_lengths_by_kind
     from longthink.taco.train import reward_settings, train_arm
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -95,9 +88,8 @@ def main() -> None:
     report["train"] = train_arm(policy=policy, dataset=trl_dataset(train), stage=grpo, arm=ARMS[args.arm],
                                 bounds=bounds, out_dir=out / "arm", seed=args.seed, profile=args.profile)
     report["train_seconds"] = round(time.time() - start, 1)
-    rollouts = out / "arm" / "rollouts.jsonl"
-    report["whole_chain_share"] = {"first_steps": whole_chain_share(rollouts, slice(0, 5)),
-                                   "last_steps": whole_chain_share(rollouts, slice(-5, None))}
+    rollouts = read_rollouts({"rollouts": str(out / "arm" / "rollouts.jsonl")})
+    report["chains_by_kind"] = chain_lengths_by_kind(rollouts, [r["kind"] for r in train])
     report["after"] = dev_report(str(out / "arm" / "model"), dev, settings, bounds, max_new_tokens=max_new)
     (out / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
     for when in ("before", "after"):
@@ -106,14 +98,8 @@ def main() -> None:
             print(when, {k: round(s[k], 3) for k in ("rec_acc50", "vqa_acc", "acc", "consistency", "consistency_rec",
                                                      "consistency_vqa", "format")})
             print("   ", {k: (round(v["acc"], 2), round(v["consistency"], 2)) for k, v in report[when]["by_kind"].items()})
-    print("whole chains among VQA rollouts", report["whole_chain_share"])
-    from longthink.taco.pipeline import read_rollouts
-    from longthink.taco.showcase import chain_lengths_by_kind
-
-    table = chain_lengths_by_kind(read_rollouts({"rollouts": str(rollouts)}), [r["kind"] for r in train])
-    report["chains_by_kind"] = table
-    (out / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
-    for row in table:
+    print("sampled VQA chains by kind and half of training (whole = no `...` jump):")
+    for row in report["chains_by_kind"]:
         print("   ", row)
     print("train", report["train_seconds"], "s", {k: (round(v, 4) if isinstance(v, float) else v)
                                                   for k, v in report["train"].items() if not isinstance(v, list)})

@@ -126,6 +126,11 @@ _HOLDS = {"left of": lambda a, b: a < b, "right of": lambda a, b: a > b, "above"
 _ELIDED = re.compile(r"\.\.\.|…")
 
 
+def is_elided(text: str) -> bool:
+    """Whether a chain jumps over its reasoning (``...`` or ``…``): such a chain supports no answer."""
+    return _ELIDED.search(text) is not None
+
+
 def _steps(think: str) -> list[str]:
     """The reasoning after the look, one step per item: walks and reads (``find …``), ``count N``, conclusions
     (``so …``), comparisons and sums; trailing full stops dropped."""
@@ -196,7 +201,7 @@ def supports_by_steps(think: str, answer: str) -> bool:
     """
     a = normalise(answer)
     steps = _steps(think or "")
-    if not a or not steps or _ELIDED.search(think or ""):
+    if not a or not steps or is_elided(think or ""):
         return False
     counts: list[int] = []
     value: set[str] = set()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from longthink.taco.answers import answer_text, find_boxes, is_hedged, parse_reply
+from longthink.taco.consistency import is_elided
 from longthink.taco.rewards import REWARDS, RewardSettings, score_replies
 
 
@@ -119,8 +120,8 @@ def chain_lengths_by_kind(rollouts: Sequence[dict], kinds, *, halves: int = 2) -
 
     out = []
     for (kind, part), rows in sorted(table.items()):
-        whole = [r for r in rows if "..." not in r["completion"]]
-        short = [r for r in rows if "..." in r["completion"]]
+        whole = [r for r in rows if not is_elided(r["completion"])]
+        short = [r for r in rows if is_elided(r["completion"])]
         out.append({"kind": kind, "part": f"{part + 1}/{halves}", "n": len(rows),
                     "whole share": round(len(whole) / len(rows), 3),
                     "acc whole": mean(whole, "vqa_accuracy"), "acc elided": mean(short, "vqa_accuracy"),

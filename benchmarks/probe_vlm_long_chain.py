@@ -17,24 +17,34 @@ from collections import defaultdict
 
 
 def roles(tokens: list[str]) -> list[str | None]:
-    """A role per reply token (None for tokens the structure does not fix on its own)."""
+    """A role per reply token (None for tokens the structure does not fix on its own). A two-count walk's lines end
+    in two tallies (``-> 1 0``, ``a3 . 1 0``) and its count in two values (``count 1 0``): the second of each is
+    its own role."""
     out: list[str | None] = [None] * len(tokens)
     for i, t in enumerate(tokens):
         prev = tokens[i - 1].strip() if i else ""
         prev2 = tokens[i - 2].strip() if i > 1 else ""
         w = t.strip()
-        if w in ("yes", "no") and prev == "->":
+        if w in ("yes", "no") and prev == "->" and prev2.isdigit():
+            out[i] = "sum / comparison result"
+        elif w in ("yes", "no") and prev == "->":
             out[i] = "combined mark"
         elif w in ("yes", "no") and re.fullmatch(r"[a-z]+", prev or "") and prev not in ("so",):
             out[i] = "attribute mark"
-        elif w.isdigit() and prev in ("yes", "no") and prev2 == "->":
+        elif w.isdigit() and (prev in ("yes", "no") and prev2 == "->" or prev == "->"):
             out[i] = "tally after object"
         elif w.isdigit() and prev == "." and re.fullmatch(r"[a-h][1-8]", prev2):
             out[i] = "tally after empty cell"
         elif w.isdigit() and prev == "count":
             out[i] = "count value"
-        elif w.isdigit() and prev == "=" or (w in ("yes", "no") and prev == "->" and prev2.isdigit()):
+        elif w.isdigit() and prev == "=":
             out[i] = "sum / comparison result"
+        elif w.isdigit() and prev.isdigit() and prev2 == "->":
+            out[i] = "second tally after object"
+        elif w.isdigit() and prev.isdigit() and prev2 == ".":
+            out[i] = "second tally after empty cell"
+        elif w.isdigit() and prev.isdigit() and prev2 == "count":
+            out[i] = "second count value"
     return out
 
 

@@ -172,6 +172,10 @@ WALK_RED = ("find red : a1 lrc large red circle : red yes -> yes a3 syt small ye
             "b2 sbc small blue circle : red no -> no d4 lgs large green square : red no -> no .")
 
 
+TWO_WALK = ("find red | blue : a1 lrc large red circle : red yes blue no -> 1 0 a2 . 1 0 a3 syt small yellow triangle "
+            ": red no blue no -> 1 0 b2 sbc small blue circle : red no blue yes -> 1 1 .")
+
+
 @pytest.mark.parametrize("think,answer,ok", [
     (f"{LOOK} {WALK_RED} count 1", "1", True),
     (f"{LOOK} {WALK_RED} count 2", "2", False),  # the count does not follow from the walk
@@ -201,6 +205,14 @@ WALK_RED = ("find red : a1 lrc large red circle : red yes -> yes a3 syt small ye
      "a4 . 1 . count 1", "1", True),
     ("find red : a1 lrc large red circle : red yes -> yes 1 a2 . 2 a3 syt small yellow triangle : red no -> no 1 "
      "a4 . 1 . count 1", "1", False),  # an empty cell's tally is wrong
+    (f"{LOOK} {TWO_WALK} count 1 1 1 > 1 -> no", "no", True),
+    (f"{LOOK} {TWO_WALK} count 1 1 1 + 1 = 2", "2", True),
+    (f"{LOOK} {TWO_WALK} count 1 2 1 + 2 = 3", "3", False),  # the count is not the last tallies
+    (f"{LOOK} {TWO_WALK.replace('a2 . 1 0', 'a2 . 1 1')} count 1 1 1 > 1 -> no", "no", False),  # an empty cell's tally
+    (f"{LOOK} {TWO_WALK.replace('red yes blue no -> 1 0', 'red yes blue no -> 1 1')} count 1 1", "1", False),
+    (f"{LOOK} {TWO_WALK.replace('blue yes -> 1 1', 'red yes -> 1 1')} count 1 1 1 > 1 -> no", "no", False),  # word
+    (f"{LOOK} {TWO_WALK} count 1", "1", False),  # one count after a two-count walk
+    (f"{LOOK} {TWO_WALK} count 1 1 1 > 1 -> yes", "yes", False),  # wrong comparison
     ("so 3", "3", False), ("", "3", False), ("count 0", "", False),
 ])
 def test_step_rule(think, answer, ok):

@@ -81,7 +81,7 @@ def test_count_walks_keep_a_running_tally_after_every_cell_that_the_count_copies
     carry no tally."""
     import re
 
-    for ex in [e for e in EXAMPLES if e["kind"] in ("count_cond", "compare_counts", "count_arith", "spatial_count")]:
+    for ex in [e for e in EXAMPLES if e["kind"] in ("count_cond", "spatial_count")]:
         think = think_of(reply(ex, style="long"))
         ends = list(re.finditer(r" \. count (\d+)", think))
         assert ends, think
@@ -100,6 +100,47 @@ def test_count_walks_keep_a_running_tally_after_every_cell_that_the_count_copies
                                        or " below " in think)
     where = think_of(reply(next(e for e in EXAMPLES if e["kind"] == "where")))
     assert re.search(r"(-> (yes|no)|[a-h][1-8] \.) \d", where) is None
+
+
+def test_two_counts_walk_once_with_two_tallies_then_the_last_step_copies_them():
+    """Comparisons, sums and differences count two values of one attribute in one walk: every cell, one mark per
+    value next to its word, both running tallies (each the one a cell before plus its own mark); ``count A B`` copies
+    the last two tallies, and the comparison or sum copies the counts right before it."""
+    import re
+
+    seen = set()
+    for ex in [e for e in EXAMPLES if e["kind"] in ("compare_counts", "count_arith")]:
+        think = think_of(reply(ex, style="long"))
+        (va, vb), (ca, cb) = ([next(iter(c.values())) for c in ex["plan"]["conds"]], ex["plan"]["counts"])
+        walk = re.fullmatch(rf"(?:[a-h][1-8] \S+ )+find {va} \| {vb} : (.*) \. count (\d+) (\d+) (.*)", think)
+        assert walk, think
+        body, na, nb, last = walk.group(1), int(walk.group(2)), int(walk.group(3)), walk.group(4)
+        cells = re.split(r" (?=[a-h][1-8] )", body)
+        assert len(cells) == 16
+        tallies = [0, 0]
+        for cell in cells:
+            words = cell.split()
+            if words[1] != ".":
+                assert words[-7:-2] == [va, words[-6], vb, words[-4], "->"], cell
+                tallies = [tallies[0] + (words[-6] == "yes"), tallies[1] + (words[-4] == "yes")]
+            assert [int(w) for w in words[-2:]] == tallies, (cell, body)
+        assert [na, nb] == tallies == [ca, cb]
+        op = ex["plan"]["op"]
+        seen.add(op)
+        expected = {"compare": f"{na} > {nb} -> {'yes' if na > nb else 'no'}", "add": f"{na} + {nb} = {na + nb}",
+                    "sub": f"{na} - {nb} = {na - nb}"}[op]
+        assert last == expected and ex["answer"] == expected.split()[-1]
+    assert seen == {"compare", "add", "sub"}
+
+
+def test_a_two_count_walk_needs_one_attribute_for_both_counts():
+    ex = next(e for e in EXAMPLES if e["kind"] == "compare_counts")
+    bad = {**ex, "plan": {**ex["plan"], "conds": [{"size": "small", "colour": "red"}, {"size": "large"}]}}
+    with pytest.raises(ValueError, match="one attribute"):
+        reason(bad)
+    bad = {**ex, "plan": {**ex["plan"], "conds": [{"size": "small"}, {"colour": "red"}]}}
+    with pytest.raises(ValueError, match="'size' and 'colour'"):
+        reason(bad)
 
 
 def test_short_chains_cut_after_short_lines():

@@ -198,7 +198,7 @@ def test_pretrain_is_deterministic_cached_and_evaluated(tmp_path):
     assert other != a
     from longthink.vision_world.pretrain import FORMAT_VERSION
 
-    assert read_meta(a)["format_version"] == FORMAT_VERSION == 6
+    assert read_meta(a)["format_version"] == FORMAT_VERSION == 7
     assert [r["phase"] for r in build_result(a)["log"]] == ["main"]  # one log line at the last step
     report = evaluate_vlm(a, settings, seed=0)
     assert set(report["metrics"]) >= {"world/vlm_build_seconds", "world/vlm_acc_single_step",
@@ -314,6 +314,50 @@ def test_training_batches_follow_the_curriculum_and_label_only_replies():
     after_count[1:] = ids[:-1] == tok.convert_tokens_to_ids(" count")
     assert int(after_count.sum()) == 1 and torch.all(weights[after_count] == 8.0)
     assert set(weights[~after_count].tolist()) == {1.0, 3.0}
+    # a two-count chain (``count 2 1`` then ``2 + 1 = 3``): both counts and the sum's result weigh result_weight
+    (sum_ex,) = generate_examples(1, seed=0, kinds=["count_arith"])
+    sum_ex = dict(sum_ex, reply=reply(sum_ex, style="long"))
+    summed = encode_batch(processor, [sum_ex], mark_weight=3.0, result_weight=8.0)
+    tokens = tok.convert_ids_to_tokens(summed["input_ids"][0])
+    heavy = [t for t, w in zip(tokens, summed["weights"][0].tolist()) if w == 8.0]
+    na, nb = sum_ex["plan"]["counts"]
+    assert heavy == [f" {na}", f" {nb}", f" {sum_ex['answer']}"], heavy
+    (cmp_ex,) = generate_examples(1, seed=0, kinds=["compare_counts"])
+    cmp_ex = dict(cmp_ex, reply=reply(cmp_ex, style="long"))
+    compared = encode_batch(processor, [cmp_ex], mark_weight=3.0, result_weight=8.0)
+    tokens = tok.convert_ids_to_tokens(compared["input_ids"][0])
+    heavy = [t for t, w in zip(tokens, compared["weights"][0].tolist()) if w == 8.0]
+    na, nb = cmp_ex["plan"]["counts"]
+    assert heavy == [f" {na}", f" {nb}", f" {cmp_ex['answer']}"], heavy
+
+
+def test_arithmetic_drills_teach_the_last_step_with_nothing_given():
+    import random
+
+    from longthink.vision_world.batches import encode_batch
+    from longthink.vision_world.drills import arith_drill
+    from longthink.vision_world.pretrain import sample_batch
+    from longthink.vision_world.schema import VisionWorldStage
+
+    rng = random.Random(0)
+    drills = [arith_drill(rng) for _ in range(300)]
+    for d in drills:
+        step = d["reply"].split("<think> ")[1].split(" </think>")[0]
+        a, op, b, _, result = step.split()
+        assert result == d["answer"] and d["question"].split()[:3] == [a, op, b]
+        assert result == {">": "yes" if int(a) > int(b) else "no", "+": str(int(a) + int(b)),
+                          "-": str(int(a) - int(b))}[op]
+        assert int(a) + int(b) <= 8 and (op != "-" or int(a) >= int(b))
+    assert {d["question"].split()[1] for d in drills} == {">", "+", "-"}
+    settings = VisionWorldStage(**{**TINY_STAGE, "batch_size": 6, "drills_per_batch": 5, "describe_warmup_steps": 0})
+    drawn = sample_batch(random.Random(1), 0, settings)
+    assert len(drawn) == 11 and [ex["kind"] for ex in drawn[6:]] == ["arith"] * 5
+    assert "arith" not in {ex["kind"] for ex in drawn[:6]}
+    batch_examples = drawn[6:]
+    tok = build_vision_tokenizer(vocab_size=320, corpus_size=40)
+    batch = encode_batch(build_processor(tok), batch_examples[:4])
+    for ex, labels in zip(batch_examples, batch["labels"]):
+        assert tok.decode(labels[labels != -100].tolist()) == ex["reply"] + "<|im_end|>"
 
 
 def test_scoring_maps_boxes_back_to_the_original_frame():
@@ -344,7 +388,8 @@ def test_scoring_maps_boxes_back_to_the_original_frame():
 @pytest.mark.parametrize(
     "change, needle",
     [({"train_resolution": 100}, "train_resolution=100"), ({"task_weights": {"describe": 1, "poems": 1}}, "poems"),
-     ({"text_task_weights": {"describe": 1}}, "describe"), ({"shifted_resolutions": [112]}, "112"),
+     ({"text_task_weights": {"describe": 1}}, "describe"), ({"text_task_weights": {"sums": 1}}, "arith"),
+     ({"shifted_resolutions": [112]}, "112"),
      ({"max_steps": -1}, "max_steps"), ({"text_share": 1.5}, "text_share"), ({"grid": 9}, "grid"),
      ({"max_objects": 40}, "max_objects"), ({"mark_weight": -1.0}, "mark_weight"),
      ({"saturation_kinds": ["poems"]}, "saturation_kinds"), ({"saturation_target": 1.5}, "saturation_target"),
@@ -371,6 +416,10 @@ def test_walk_diagnostics_check_each_step_against_the_models_own_words():
 
     exs = generate_examples(30, seed=4, kinds=["where", "colour_of", "count_cond"])
     assert set(walk_diagnostics([reply(e, style="long") for e in exs]).values()) == {1.0}
+    # a two-count walk's lines (``: red yes blue no -> 1 0``) are read too: their marks, no combined mark
+    two = [reply(e, style="long") for e in generate_examples(10, seed=4, kinds=["compare_counts"])]
+    diag = walk_diagnostics(two)
+    assert set(diag.values()) == {1.0} and "combined_is_and" not in diag and any(k.startswith("mark_") for k in diag)
     where = next(e for e in exs if e["kind"] == "where")
     good = reply(where)
     import re

@@ -115,7 +115,10 @@ _WALK_LINE = re.compile(r"(?:^|\s)([a-h][1-8])\s+\S+\s+(?:[a-z]+\s+){1,3}:\s+(?:
 _READ_LINE = re.compile(r"^find\s+([a-h][1-8])\s+:\s+([a-h][1-8])\s+\S+(?:\s+[a-z]+){1,3}\s+\.?")
 _MARK = re.compile(r"(?:^|\s)([a-h][1-8])\s+(yes|no)\b(?:\s+(\d+)(?!\S))?")
 _EMPTY_TALLY = re.compile(r"(?:^|\s)([a-h][1-8])\s+\.\s+(\d+)(?!\S)")
-_COUNT = re.compile(r"^count\s+(\d+)$")
+_COUNT = re.compile(r"^count\s+(\d+)(?:\s+(\d+))?$")
+_TWO_WALK = re.compile(r"^find\s+([a-z]+)\s+\|\s+([a-z]+)\s+:")
+_TWO_LINE = re.compile(r"(?:^|\s)[a-h][1-8]\s+(?:\S+\s+(?:[a-z]+\s+){1,3}:\s+([a-z]+)\s+(yes|no)\s+([a-z]+)\s+(yes|no)"
+                       r"\s+->|\.)\s+(\d+)\s+(\d+)(?!\S)")
 _COMPARE = re.compile(r"^(\d+)\s+>\s+(\d+)\s+->\s+(yes|no)$")
 _ARITH = re.compile(r"^(\d+)\s+([+-])\s+(\d+)\s+=\s+(-?\d+)$")
 _CONCLUDE = re.compile(r"^so\s+([a-h][1-8])((?:\s+[a-z]+){1,4}?)(?=\s+[a-h][1-8]\s|\s+(?:left|right|above|below)\s|$)")
@@ -161,6 +164,29 @@ def _yes_marks(step: str) -> int | None:
     return yes
 
 
+def _two_tallies(step: str) -> tuple[int, int] | None:
+    """What a two-count walk (``find red | blue : a1 . 0 0 a2 lrc large red circle : red yes blue no -> 1 0 …``)
+    counted for each value; None when it is not one, or when a mark names the other value or a running tally is
+    not the yes marks so far."""
+    head = _TWO_WALK.match(step)
+    if not head:
+        return None
+    values, yes = head.groups(), [0, 0]
+    lines = list(_TWO_LINE.finditer(step))
+    if not lines:
+        return None
+    for line in lines:
+        word_a, mark_a, word_b, mark_b, tally_a, tally_b = line.groups()
+        if word_a is not None:
+            if (word_a, word_b) != values:
+                return None
+            yes[0] += mark_a == "yes"
+            yes[1] += mark_b == "yes"
+        if [int(tally_a), int(tally_b)] != yes:
+            return None
+    return yes[0], yes[1]
+
+
 _LINE_WORDS = re.compile(r"(?:^|\s)([a-h][1-8])\s+(\S+)\s+((?:[a-z]+\s+){0,2}[a-z]+)\s+:\s+(?:[a-z]+\s+(?:yes|no)\s+)+->\s+(yes|no)\b")
 
 
@@ -192,7 +218,8 @@ def supports_by_steps(think: str, answer: str) -> bool:
     : d1 <code> <words>``, then ``count N``, a conclusion ``so <cell> <words>``, a comparison ``a > b -> yes|no``, a
     sum ``a + b = c`` / difference ``a - b = c``, or a relation ``b3 left of c1 : column 3 1 -> no``. The answer is
     supported when every count equals the yes marks of the walk before it (and every running tally in that walk,
-    ``-> yes 2`` or ``a3 . 2``, the yes marks so far), every conclusion names a cell that walk
+    ``-> yes 2`` or ``a3 . 2``, the yes marks so far; a two-count walk ``find red | blue : … -> 1 0 a3 . 1 0`` keeps
+    two tallies, and ``count 1 0`` copies both), every conclusion names a cell that walk
     marked yes (or read) and restates its words as written there, comparisons and sums are right for the counts written, a relation is right for the places
     written, and the answer is the last step's value (a conclusion's cell or one of its words). A chain that elides
     its walk (``…``) and jumps to ``so 3`` supports nothing: an LLM judge asked "does the reasoning support the
@@ -207,9 +234,15 @@ def supports_by_steps(think: str, answer: str) -> bool:
     value: set[str] = set()
     for i, step in enumerate(steps):
         before = steps[i - 1] if i else ""
-        if m := _COUNT.match(step):
+        if (m := _COUNT.match(step)) and m.group(2) is not None:  # two counts of one walk
+            pair = int(m.group(1)), int(m.group(2))
+            if _two_tallies(before) != pair:
+                return False
+            counts.extend(pair)
+            value = set()
+        elif m:
             n = int(m.group(1))
-            if _yes_marks(before) != n:
+            if _TWO_WALK.match(before) or _yes_marks(before) != n:
                 return False
             counts.append(n)
             value = {str(n)}

@@ -20,7 +20,8 @@ def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None 
                  mark_weight: float = 1.0, result_weight: float = 1.0):
     """Processor inputs (left padded); with replies, ``labels`` keep only reply tokens (+ ``<|im_end|>``), less the
     given look of text-only examples, and ``weights`` put ``mark_weight`` on the walk's yes/no tokens and
-    ``result_weight`` on the value after ``count`` or ``=`` (a copy of the last tally, a sum's result)."""
+    ``result_weight`` on the values after ``count`` (one or two: copies of the last tallies), after ``=`` (a sum's
+    result) and after ``> N ->`` (a comparison's)."""
     import torch
 
     from longthink.vision_world.replies import given_look, question_text
@@ -43,9 +44,19 @@ def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None 
         marks = torch.tensor(tok.convert_tokens_to_ids([" yes", " no"]))
         batch["labels"] = labels
         weights = torch.where(torch.isin(labels, marks), float(mark_weight), 1.0)
+        ids = batch["input_ids"]
         after = torch.tensor([i for i in tok.convert_tokens_to_ids([" count", " ="]) if i is not None])
+        count = torch.tensor(tok.convert_tokens_to_ids([" count"]))
+        numbers = torch.tensor([i for i in tok.convert_tokens_to_ids([f" {n}" for n in range(10)]) if i is not None])
         results = torch.zeros_like(labels, dtype=torch.bool)
-        results[:, 1:] = torch.isin(batch["input_ids"][:, :-1], after) & (labels[:, 1:] != -100)
+        results[:, 1:] = torch.isin(ids[:, :-1], after) & (labels[:, 1:] != -100)
+        # a two-count chain's second count (``count 2 1``): the number after the number after "count"
+        results[:, 2:] |= (torch.isin(ids[:, :-2], count) & torch.isin(ids[:, 1:-1], numbers)
+                           & torch.isin(labels[:, 2:], numbers))
+        # a comparison's result (``2 > 1 -> yes``): the mark after "> number ->"
+        greater, arrow = (torch.tensor(tok.convert_tokens_to_ids([t])) for t in (" >", " ->"))
+        results[:, 3:] |= (torch.isin(ids[:, :-3], greater) & torch.isin(ids[:, 1:-2], numbers)
+                           & torch.isin(ids[:, 2:-1], arrow) & (labels[:, 3:] != -100))
         batch["weights"] = torch.where(results, float(result_weight), weights)
     return batch
 

@@ -269,7 +269,8 @@ def walk_diagnostics(predictions: Sequence[str]) -> dict[str, float]:
 
     from longthink.vision_world.look import ATTRIBUTE_WORDS, ATTRIBUTES, CODES
 
-    line_re = re.compile(r"([a-h][1-8]) (\S+) (\S+) (\S+) (\S+) : ((?:\S+ (?:yes|no) )+)-> (yes|no)")
+    # a line ends in its combined mark (``-> yes``) or, in a two-count walk, in the two tallies (``-> 1 0``)
+    line_re = re.compile(r"([a-h][1-8]) (\S+) (\S+) (\S+) (\S+) : ((?:\S+ (?:yes|no) )+)-> (yes|no|\d+ \d+)")
     walk_end = re.compile(r" \. (?![a-h][1-8] |\d)")  # the closing " ." (an empty cell's "a2 ." or "a2 . 1" is not)
     counts: dict[str, list[int]] = {}
 
@@ -291,7 +292,8 @@ def walk_diagnostics(predictions: Sequence[str]) -> dict[str, float]:
                     if attr is not None:
                         add(f"mark_{attr}", (mark == "yes") == (words[ATTRIBUTES.index(attr)] == query_word))
                     flags.append(mark == "yes")
-                add("combined_is_and", (combined == "yes") == all(flags))
+                if combined in ("yes", "no"):
+                    add("combined_is_and", (combined == "yes") == all(flags))
             concluded = re.search(r" \. so ([a-h][1-8]) (\S+) (\S+) (\S+) (\S+)", walk + " ")
             if lines and concluded:
                 first_yes = next((line for line in lines if line[-1] == "yes"), None)

@@ -30,7 +30,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     f"{z[0]}{c[0]}{s[0]}": (z, c, s) for z in SIZES for c in COLOURS for s in SHAPES
 }
 # The reasoning walk's own words (see longthink.vision_world.reasoning) and the answer's punctuation.
-WALK_WORDS = ("find", ":", "yes", "no", "->", ".", "...", "so", "box", "count", "[", ",", "]", ">", "+", "-", "=",
+WALK_WORDS = ("find", ":", "yes", "no", "->", ".", "...", "so", "box", "count", "[", ",", "]", ">", "+", "-", "=", "|",
               "left", "right", "above", "below", "of", "column", "row")
 DESCRIBE_PREFIX = "The scene:"
 

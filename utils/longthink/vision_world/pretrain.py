@@ -31,13 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from longthink.vision_world.batches import encode_batch
+from longthink.vision_world.drills import arith_drill
 from longthink.vision_world.replies import DESCRIBE, reply
 from longthink.vision_world.schema import VisionWorldStage
 from longthink.vision_world.scenes import MULTI_STEP_KINDS, make_example
 
 STAGE = "vlm"
 CACHE_NAME = "world_vision"
-FORMAT_VERSION = 6  # 6: result_weight on the value after "count" and "="; 5: a count walk's tally after every cell ("a3 . 1"); 4: after objects only ("-> yes 2"); 3: walks visit every cell (empty ones as "a2 ."); 2: occupied cells only; 1: issue 6
+FORMAT_VERSION = 7  # 7: two counts in one walk with two tallies ("-> 1 0", "count 1 0") and arithmetic drills; 6: result_weight on the value after "count" and "="; 5: a count walk's tally after every cell ("a3 . 1"); 4: after objects only ("-> yes 2"); 3: walks visit every cell (empty ones as "a2 ."); 2: occupied cells only; 1: issue 6
 
 
 # ------------------------------------------------------------------------------------------------- settings
@@ -108,6 +109,9 @@ def vision_metrics(profile: str = "tiny", *, overrides: Mapping[str, Any] | None
 
 
 # ---------------------------------------------------------------------------------------------- task data
+DRILLS = {"arith": arith_drill}  # text-only drills by name (text_task_weights), see longthink.vision_world.drills
+
+
 def phase_of(step: int, settings: VisionWorldStage) -> str:
     """``text`` (lookup warm-up), ``describe`` (describe-heavy image phase) or ``main``."""
     if step < settings.text_warmup_steps:
@@ -119,7 +123,9 @@ def phase_of(step: int, settings: VisionWorldStage) -> str:
 
 def draw_example(rng: random.Random, kind: str, settings: VisionWorldStage, *, text_only: bool = False,
                  example_id: str = "") -> dict[str, Any]:
-    """One training example of ``kind`` (``describe`` or a question kind) with its gold ``reply``."""
+    """One training example of ``kind`` (``describe``, a question kind or a text drill) with its gold ``reply``."""
+    if kind in DRILLS:
+        return DRILLS[kind](rng, example_id=example_id)
     while True:
         ex = make_example(rng, "shape_at" if kind == DESCRIBE else kind, grid=settings.grid,
                           min_objects=settings.min_objects, max_objects=settings.max_objects,
@@ -152,6 +158,9 @@ def sample_batch(rng: random.Random, step: int, settings: VisionWorldStage) -> l
         names = sorted(k for k, w in pool.items() if w > 0)
         kind = rng.choices(names, weights=[pool[k] for k in names])[0]
         out.append(draw_example(rng, kind, settings, text_only=text_only, example_id=f"train-{step}-{i}"))
+    for i in range(settings.drills_per_batch):  # short text drills on top of the batch (a few tokens each)
+        kind = rng.choice(sorted(DRILLS))
+        out.append(draw_example(rng, kind, settings, text_only=True, example_id=f"train-{step}-drill-{i}"))
     return out
 
 

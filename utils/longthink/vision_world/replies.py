@@ -64,6 +64,8 @@ def given_look(example: dict[str, Any]) -> str:
     """The start of a question's reply that a text-only example gives instead of an image: ``<think>`` + the look."""
     if example["kind"] == DESCRIBE:
         raise ValueError("a describe example has no text-only form: its reply is the look")
+    if "given" in example:  # a drill (longthink.vision_world.drills): no scene, nothing given
+        return example["given"]
     return f"<think> {description(Scene.from_dict(example['scene']))}"
 
 

@@ -44,7 +44,8 @@ class VisionWorldStage:
     the user turn, the same reply), then ``describe_warmup_steps`` of image batches where ``describe_warmup_share``
     of the image examples are "Describe the scene." (the vision tower learns to see from a target on every visual
     token), then the main mix ``task_weights``; from the describe warm-up on, ``text_share`` of every batch stays
-    text-only (``text_task_weights``), so the lookup does not decay while images take over.
+    text-only (``text_task_weights``: question kinds with the look given, and drills such as ``arith``,
+    ``longthink.vision_world.drills``), so the lookup does not decay while images take over.
     """
 
     # scenes
@@ -86,6 +87,7 @@ class VisionWorldStage:
     result_weight: float = 1.0  # loss weight of a count's value and a sum's result (the token after "count", "=")
     short_lines: int = 2  # walk lines a several-step question's short reasoning writes before it jumps
     long_share: float = 0.0  # several-step training replies written in the long style (the rest short)
+    drills_per_batch: int = 0  # text drills (longthink.vision_world.drills) added to every batch, beyond batch_size
     stop_at_first_yes: bool = True  # a referent's walk stops at its first yes (False: on to the last cell)
     num_threads: int = 1
     # training to saturation (pretrain.saturation_check): past max_steps, every saturation_every steps at the
@@ -101,6 +103,7 @@ class VisionWorldStage:
     eval_batch_size: int = 50
 
     def __post_init__(self) -> None:
+        from longthink.vision_world.drills import DRILL_KINDS
         from longthink.vision_world.scenes import MAX_GRID, QUESTION_KINDS
 
         for f in dataclasses.fields(self):
@@ -117,7 +120,7 @@ class VisionWorldStage:
         if self.train_resolution in self.shifted_resolutions or not self.shifted_resolutions:
             raise ValueError(f"world.vlm: shifted_resolutions {self.shifted_resolutions} must be non-empty and differ "
                              f"from train_resolution={self.train_resolution}")
-        for name, allowed in (("task_weights", {"describe", *QUESTION_KINDS}), ("text_task_weights", set(QUESTION_KINDS))):
+        for name, allowed in (("task_weights", {"describe", *QUESTION_KINDS}), ("text_task_weights", {*QUESTION_KINDS, *DRILL_KINDS})):
             weights = getattr(self, name)
             bad = [k for k in weights if k not in allowed]
             if bad:

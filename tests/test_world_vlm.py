@@ -314,21 +314,16 @@ def test_training_batches_follow_the_curriculum_and_label_only_replies():
     after_count[1:] = ids[:-1] == tok.convert_tokens_to_ids(" count")
     assert int(after_count.sum()) == 1 and torch.all(weights[after_count] == 8.0)
     assert set(weights[~after_count].tolist()) == {1.0, 3.0}
-    # a two-count chain (``count 2 1`` then ``2 + 1 = 3``): both counts and the sum's result weigh result_weight
-    (sum_ex,) = generate_examples(1, seed=0, kinds=["count_arith"])
-    sum_ex = dict(sum_ex, reply=reply(sum_ex, style="long"))
-    summed = encode_batch(processor, [sum_ex], mark_weight=3.0, result_weight=8.0)
-    tokens = tok.convert_ids_to_tokens(summed["input_ids"][0])
-    heavy = [t for t, w in zip(tokens, summed["weights"][0].tolist()) if w == 8.0]
-    na, nb = sum_ex["plan"]["counts"]
-    assert heavy == [f" {na}", f" {nb}", f" {sum_ex['answer']}"], heavy
-    (cmp_ex,) = generate_examples(1, seed=0, kinds=["compare_counts"])
-    cmp_ex = dict(cmp_ex, reply=reply(cmp_ex, style="long"))
-    compared = encode_batch(processor, [cmp_ex], mark_weight=3.0, result_weight=8.0)
-    tokens = tok.convert_ids_to_tokens(compared["input_ids"][0])
-    heavy = [t for t, w in zip(tokens, compared["weights"][0].tolist()) if w == 8.0]
-    na, nb = cmp_ex["plan"]["counts"]
-    assert heavy == [f" {na}", f" {nb}", f" {cmp_ex['answer']}"], heavy
+    # a two-count chain (``count 2 1`` then ``2 + 1 = 3`` or ``2 > 1 -> yes``): both counts and the last step's
+    # result weigh result_weight
+    for kind in ("count_arith", "compare_counts"):
+        (two,) = generate_examples(1, seed=0, kinds=[kind])
+        encoded = encode_batch(processor, [dict(two, reply=reply(two, style="long"))], mark_weight=3.0,
+                               result_weight=8.0)
+        tokens = tok.convert_ids_to_tokens(encoded["input_ids"][0])
+        heavy = [t for t, w in zip(tokens, encoded["weights"][0].tolist()) if w == 8.0]
+        na, nb = two["plan"]["counts"]
+        assert heavy == [f" {na}", f" {nb}", f" {two['answer']}"], (kind, heavy)
 
 
 def test_arithmetic_drills_teach_the_last_step_with_nothing_given():

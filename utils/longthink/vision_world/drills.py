@@ -31,7 +31,6 @@ def _sub(a: int, b: int) -> tuple[str, str]:
 
 
 OPS: dict[str, Callable[[int, int], tuple[str, str]]] = {"compare": _compare, "add": _add, "sub": _sub}
-DRILL_KINDS = ("arith",)
 
 
 def arith_drill(rng: random.Random, *, max_total: int = 8, example_id: str = "") -> dict[str, Any]:
@@ -45,3 +44,7 @@ def arith_drill(rng: random.Random, *, max_total: int = 8, example_id: str = "")
     question = step.split(" -> ")[0].split(" = ")[0] + (" ?" if "->" in step else " =")
     return {"id": example_id, "kind": "arith", "question": question, "answer": answer,
             "reply": format_reply(step, answer), "text_only": True, "given": ""}
+
+
+DRILLS: dict[str, Callable[..., dict[str, Any]]] = {"arith": arith_drill}  # by name, as recipes give them
+DRILL_KINDS = tuple(DRILLS)

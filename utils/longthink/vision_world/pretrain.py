@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from longthink.vision_world.batches import encode_batch
-from longthink.vision_world.drills import arith_drill
+from longthink.vision_world.drills import DRILLS
 from longthink.vision_world.replies import DESCRIBE, reply
 from longthink.vision_world.schema import VisionWorldStage
 from longthink.vision_world.scenes import MULTI_STEP_KINDS, make_example
@@ -109,9 +109,6 @@ def vision_metrics(profile: str = "tiny", *, overrides: Mapping[str, Any] | None
 
 
 # ---------------------------------------------------------------------------------------------- task data
-DRILLS = {"arith": arith_drill}  # text-only drills by name (text_task_weights), see longthink.vision_world.drills
-
-
 def phase_of(step: int, settings: VisionWorldStage) -> str:
     """``text`` (lookup warm-up), ``describe`` (describe-heavy image phase) or ``main``."""
     if step < settings.text_warmup_steps:

@@ -84,7 +84,7 @@ class VisionWorldStage:
     task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TASK_WEIGHTS))
     text_task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TEXT_TASK_WEIGHTS))
     mark_weight: float = 2.0  # loss weight of the walk's yes/no tokens
-    result_weight: float = 1.0  # loss weight of a count's value and a sum's result (the token after "count", "=")
+    result_weight: float = 1.0  # loss weight of a count's values and a sum's or comparison's result (batches.encode_batch)
     short_lines: int = 2  # walk lines a several-step question's short reasoning writes before it jumps
     long_share: float = 0.0  # several-step training replies written in the long style (the rest short)
     drills_per_batch: int = 0  # text drills (longthink.vision_world.drills) added to every batch, beyond batch_size
@@ -120,7 +120,8 @@ class VisionWorldStage:
         if self.train_resolution in self.shifted_resolutions or not self.shifted_resolutions:
             raise ValueError(f"world.vlm: shifted_resolutions {self.shifted_resolutions} must be non-empty and differ "
                              f"from train_resolution={self.train_resolution}")
-        for name, allowed in (("task_weights", {"describe", *QUESTION_KINDS}), ("text_task_weights", {*QUESTION_KINDS, *DRILL_KINDS})):
+        for name, allowed in (("task_weights", {"describe", *QUESTION_KINDS}),
+                              ("text_task_weights", {*QUESTION_KINDS, *DRILL_KINDS})):
             weights = getattr(self, name)
             bad = [k for k in weights if k not in allowed]
             if bad:

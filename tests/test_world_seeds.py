@@ -18,9 +18,9 @@ PAPERS = ("s1", "thinklogit", "world")
 TIMINGS = ("seconds", "overhead_ratio")
 
 
-def _recorded(repo_root, seed: int) -> dict:
+def _recorded(repo_root, seed: int, papers=PAPERS) -> dict:
     out = {}
-    for paper in PAPERS:
+    for paper in papers:
         path = repo_root / SEED_DIRS[seed] / "tiny" / paper / "metrics.json"
         if not path.exists():
             pytest.skip(f"{path.relative_to(repo_root)} not recorded (longthink run {paper} --seed {seed})")
@@ -60,12 +60,7 @@ def test_issue_12_relations_hold_on_each_world_seed(repo_root, seed):
 @pytest.mark.parametrize("seed", sorted(SEED_DIRS))
 def test_issue_14_relations_hold_on_each_world_seed(repo_root, seed):
     """TACO's bars (``longthink run taco --seed S``), each seed on its own vision world."""
-    path = repo_root / SEED_DIRS[seed] / "tiny" / "taco" / "metrics.json"
-    if not path.exists():
-        pytest.skip(f"{path.relative_to(repo_root)} not recorded (longthink run taco --seed {seed})")
-    data = json.loads(path.read_text())
-    assert data.get("environment", {}).get("seed") in (None, seed), f"{path} holds another seed"
-    m = data["metrics"]
+    m = _recorded(repo_root, seed, ("taco",))["taco"]
     assert m["taco/grpo_gain"] >= 0.03  # GRPO beats the base VLM on REC or VQA
     assert m["taco/taco_minus_grpo_rec"] >= 0 and m["taco/taco_minus_grpo_vqa"] >= 0
     assert m["taco/consistency_gain"] >= 0.10

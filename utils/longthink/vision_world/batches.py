@@ -41,24 +41,30 @@ def encode_batch(processor, examples: Sequence[dict], *, resolution: int | None 
     batch = processor(text=texts, images=images or None, padding=True, return_tensors="pt")
     if with_replies:
         labels = reply_labels(batch["input_ids"], batch["attention_mask"], tok, given=given)
-        marks = torch.tensor(tok.convert_tokens_to_ids([" yes", " no"]))
         batch["labels"] = labels
-        weights = torch.where(torch.isin(labels, marks), float(mark_weight), 1.0)
-        ids = batch["input_ids"]
-        after = torch.tensor([i for i in tok.convert_tokens_to_ids([" count", " ="]) if i is not None])
-        count = torch.tensor(tok.convert_tokens_to_ids([" count"]))
-        numbers = torch.tensor([i for i in tok.convert_tokens_to_ids([f" {n}" for n in range(10)]) if i is not None])
-        results = torch.zeros_like(labels, dtype=torch.bool)
-        results[:, 1:] = torch.isin(ids[:, :-1], after) & (labels[:, 1:] != -100)
-        # a two-count chain's second count (``count 2 1``): the number after the number after "count"
-        results[:, 2:] |= (torch.isin(ids[:, :-2], count) & torch.isin(ids[:, 1:-1], numbers)
-                           & torch.isin(labels[:, 2:], numbers))
-        # a comparison's result (``2 > 1 -> yes``): the mark after "> number ->"
-        greater, arrow = (torch.tensor(tok.convert_tokens_to_ids([t])) for t in (" >", " ->"))
-        results[:, 3:] |= (torch.isin(ids[:, :-3], greater) & torch.isin(ids[:, 1:-2], numbers)
-                           & torch.isin(ids[:, 2:-1], arrow) & (labels[:, 3:] != -100))
+        ids_of = lambda *words: torch.tensor([i for i in tok.convert_tokens_to_ids(list(words)) if i is not None])  # noqa: E731
+        weights = torch.where(torch.isin(labels, ids_of(" yes", " no")), float(mark_weight), 1.0)
+        ids, numbers = batch["input_ids"], ids_of(*(f" {n}" for n in range(10)))
+        results = (_follows(ids, labels, ids_of(" count", " ="))  # a count's value, a sum's result
+                   # a two-count chain's second count (``count 2 1``)
+                   | _follows(ids, labels, ids_of(" count"), numbers) & torch.isin(labels, numbers)
+                   # a comparison's result (``2 > 1 -> yes``)
+                   | _follows(ids, labels, ids_of(" >"), numbers, ids_of(" ->")))
         batch["weights"] = torch.where(results, float(result_weight), weights)
     return batch
+
+
+def _follows(ids, labels, *before):
+    """Labelled positions whose preceding tokens are, in order, one of each id set in ``before``."""
+    import torch
+
+    n, width = len(before), ids.shape[1]
+    hit = labels[:, n:] != -100
+    for k, allowed in enumerate(before):
+        hit = hit & torch.isin(ids[:, k: width - n + k], allowed)
+    mask = torch.zeros_like(labels, dtype=torch.bool)
+    mask[:, n:] = hit
+    return mask
 
 
 def reply_labels(input_ids, attention_mask, tok, *, given: Sequence[int] | None = None):

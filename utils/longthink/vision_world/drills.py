@@ -14,23 +14,14 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from longthink.vision_world.reasoning import yes_no
+from longthink.vision_world.reasoning import last_step, yes_no
 
-
-def _compare(a: int, b: int) -> tuple[str, str]:
-    return f"{a} > {b} -> {yes_no(a > b)}", yes_no(a > b)
-
-
-def _add(a: int, b: int) -> tuple[str, str]:
-    return f"{a} + {b} = {a + b}", str(a + b)
-
-
-def _sub(a: int, b: int) -> tuple[str, str]:
-    a, b = max(a, b), min(a, b)  # the world asks "how many more" of the larger count
-    return f"{a} - {b} = {a - b}", str(a - b)
-
-
-OPS: dict[str, Callable[[int, int], tuple[str, str]]] = {"compare": _compare, "add": _add, "sub": _sub}
+# the last step's operations, by name: its sign and its result for counts a, b
+OPS: dict[str, tuple[str, Callable[[int, int], str]]] = {
+    "compare": (">", lambda a, b: yes_no(a > b)),
+    "add": ("+", lambda a, b: str(a + b)),
+    "sub": ("-", lambda a, b: str(a - b)),
+}
 
 
 def arith_drill(rng: random.Random, *, max_total: int = 8, example_id: str = "") -> dict[str, Any]:
@@ -40,10 +31,15 @@ def arith_drill(rng: random.Random, *, max_total: int = 8, example_id: str = "")
 
     total = rng.randint(0, max_total)
     a = rng.randint(0, total)
-    step, answer = OPS[rng.choice(sorted(OPS))](a, total - a)
-    question = step.split(" -> ")[0].split(" = ")[0] + (" ?" if "->" in step else " =")
-    return {"id": example_id, "kind": "arith", "question": question, "answer": answer,
-            "reply": format_reply(step, answer), "text_only": True, "given": ""}
+    name = rng.choice(sorted(OPS))
+    b = total - a
+    if name == "sub":  # the world asks "how many more" of the larger count
+        a, b = max(a, b), min(a, b)
+    sign, result = OPS[name]
+    answer = result(a, b)
+    return {"id": example_id, "kind": "arith", "question": f"{a} {sign} {b} {'?' if sign == '>' else '='}",
+            "answer": answer, "reply": format_reply(last_step(a, sign, b, answer), answer), "text_only": True,
+            "given": ""}
 
 
 DRILLS: dict[str, Callable[..., dict[str, Any]]] = {"arith": arith_drill}  # by name, as recipes give them

@@ -348,11 +348,16 @@ def _w_ground(r: Reasoner) -> str:
     return box_words(r.box(obj)) if obj else "none"
 
 
-def _counts(r: Reasoner) -> list[int]:
+def _look_for_counts(r: Reasoner) -> list[dict[str, str]]:
+    """The look for a counting plan (a perception error misreads an object the counts are about); its conditions."""
     conds = r.plan["conds"]
     relevant = [o for o in r.scene.objects if any(all(getattr(o, k) == v for k, v in c.items()) for c in conds)]
     r.look(relevant, sorted({k for c in conds for k in c}))
-    return [r.count(r.find(dict(cond), first_only=False)) for cond in conds]
+    return conds
+
+
+def _counts(r: Reasoner) -> list[int]:
+    return [r.count(r.find(dict(cond), first_only=False)) for cond in _look_for_counts(r)]
 
 
 def _w_count(r: Reasoner) -> str:
@@ -362,10 +367,12 @@ def _w_count(r: Reasoner) -> str:
 
 def _two_counts(r: Reasoner) -> tuple[int, int]:
     """Two counts of one attribute's values in one walk (``find_two``), then ``count A B``."""
-    conds = r.plan["conds"]
-    relevant = [o for o in r.scene.objects if any(all(getattr(o, k) == v for k, v in c.items()) for c in conds)]
-    r.look(relevant, sorted({k for c in conds for k in c}))
-    return r.count_two(r.find_two(conds))
+    return r.count_two(r.find_two(_look_for_counts(r)))
+
+
+def last_step(a: int, sign: str, b: int, result: str) -> str:
+    """A two-count chain's last step: ``2 > 1 -> yes``, ``2 + 1 = 3`` or ``2 - 1 = 1`` (its drill writes the same)."""
+    return f"{a} {sign} {b} {'->' if sign == '>' else '='} {result}"
 
 
 def _w_compare(r: Reasoner) -> str:
@@ -373,7 +380,7 @@ def _w_compare(r: Reasoner) -> str:
     more = na > nb
     if r.take("arithmetic"):
         more = not more
-    r.add("Compare the counts", f"{na} > {nb} -> {yes_no(more)}")
+    r.add("Compare the counts", last_step(na, ">", nb, yes_no(more)))
     return yes_no(more)
 
 
@@ -383,7 +390,7 @@ def _w_arith(r: Reasoner) -> str:
     value = na + nb if sign == "+" else na - nb
     if r.take("arithmetic"):
         value += r.rng.choice([-1, 1]) if value > 0 else 1
-    r.add("Compute", f"{na} {sign} {nb} = {value}")
+    r.add("Compute", last_step(na, sign, nb, str(value)))
     return str(value)
 
 

@@ -133,6 +133,32 @@ def test_the_teachers_malformed_replies_exercise_the_retry_rule(world):
     assert any(p.answer is None for p in paths) or all(not p.final_raw.startswith("```") for p in paths)
 
 
+def test_the_teacher_makes_only_the_named_kinds_of_mistake(world):
+    examples = [q["example"] for q in question_rows(world, 30, seed=5)]
+
+    def mistakes(generator):
+        return {c.error["kind"] for c in (generator.teacher.chain(e, sample=k) for e in examples for k in (0, 1))
+                if c.error}
+
+    named = mistakes(TeacherGenerator(world["chains"], error_rate=1.0, seed=0, error_kinds=["count", "arithmetic"]))
+    assert named and named <= {"count", "arithmetic"}
+    assert mistakes(TeacherGenerator(world["chains"], error_rate=1.0, seed=0)) - {"count", "arithmetic"}  # all kinds
+    with pytest.raises(ValueError, match="unknown error kind"):
+        TeacherGenerator(world["chains"], error_kinds=["typo"])
+
+
+def test_the_teachers_paths_open_with_a_plan_when_asked_and_the_scorer_reads_them(world):
+    from longthink.insight_v.scorer import SceneScorer, ScoreItem
+
+    qs = _world_questions(world)
+    paths, _ = generate_paths(qs, TeacherGenerator(world["chains"], seed=0, plan_step=True), PROTOCOL, n_paths=1)
+    assert all(p.steps[0]["title"] == "Plan" for p in paths)
+    by_id = {q["id"]: q for q in qs}
+    items = [ScoreItem(by_id[p.question_id], p.steps) for p in paths]
+    assert SceneScorer(world["chains"], plan_step=True).score(items) == [100] * len(paths)
+    assert max(SceneScorer(world["chains"]).score(items)) < 100  # read against plan-less chains: off at step one
+
+
 def test_the_teacher_needs_world_questions(world):
     teacher = TeacherGenerator(world["chains"])
     with pytest.raises(ValueError, match="carries no world example"):

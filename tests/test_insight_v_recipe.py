@@ -73,6 +73,20 @@ def test_world_splits_are_disjoint_and_cover_the_kinds(scenes):
         world_questions(QuestionsStage(source="world", kinds=["riddle"]), tools={"scenes": scenes}, seed=0)
 
 
+def test_the_kinds_setting_draws_every_split_from_those_kinds(scenes):
+    kit = QuestionsStage(source="world", kinds=["colour_of", "count_cond"], n_train=6, n_dpo=4, n_dev_per_kind=2,
+                         n_eval_per_kind=3)
+    splits = world_questions(kit, tools={"scenes": scenes}, seed=0)
+    for name, n in (("train", 6), ("dpo", 4), ("dev", 4), ("eval", 6)):
+        assert len(splits[name]) == n and {q["kind"] for q in splits[name]} == {"colour_of", "count_cond"}, name
+    kit.dpo_kinds = ["count_cond"]
+    splits = world_questions(kit, tools={"scenes": scenes}, seed=0)
+    assert {q["kind"] for q in splits["dpo"]} == {"count_cond"} and len(splits["dpo"]) == 4
+    assert {q["kind"] for q in splits["train"]} == {"colour_of", "count_cond"}
+    with pytest.raises(ValueError, match="questions.dpo_kinds: unknown kind\\(s\\) \\['riddle'\\]"):
+        world_questions(QuestionsStage(source="world", dpo_kinds=["riddle"]), tools={"scenes": scenes}, seed=0)
+
+
 def test_world_questions_carry_the_answer_as_the_world_writes_it(scenes):
     """With the chain teacher at hand, each question's ``answer_text`` is its faithful chain's answer: the gold
     itself for words, the cell's box in the world's own tokens for grounding (matching the gold at IoU > 0.5)."""

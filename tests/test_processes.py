@@ -98,3 +98,20 @@ def test_run_in_workers_reports_each_job_and_names_the_one_that_failed():
     with pytest.raises(WorkerError, match="'zero' failed in its worker") as info:
         run_in_workers({"zero": (1, 0)}, operator.truediv, workers=1)
     assert info.value.job == "zero" and isinstance(info.value.error, ZeroDivisionError)
+
+
+def test_run_jobs_runs_in_turn_with_one_worker_and_names_a_failed_job_with_several():
+    import pytest
+
+    from longthink.processes import run_jobs
+
+    seen = []
+    run_jobs({"a": (1,), "b": (2,)}, seen.append, workers=1, what="noting")  # here, in this process, in turn
+    assert seen == [1, 2]
+    with pytest.raises(RuntimeError, match="dividing: 'zero' failed in its worker") as info:
+        run_jobs({"ok": (6, 3), "zero": (1, 0)}, _divide, workers=2, what="dividing")
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+def _divide(a: int, b: int) -> float:  # module level: a spawned worker imports it by name
+    return a / b

@@ -89,3 +89,26 @@ def test_first_steps_are_the_base_vlms_look_and_walk():
         assert chain.steps[1]["content"].startswith("find ")
         body = " ".join(s["content"] for s in chain.steps if s["next_action"] != FINAL)
         assert body == think_of(reply(ex, style="long"))
+
+
+def test_short_titles_are_one_word_over_the_same_steps():
+    """Insight-V's form: one word a step (two alike steps, a comparison and a sum, under one title), same contents."""
+    full, short = ChainTeacher(error_rate=0.3, seed=2), ChainTeacher(error_rate=0.3, seed=2, short_titles=True)
+    for ex in EXAMPLES:
+        a, b = full.chain(ex), short.chain(ex)
+        assert [s["content"] for s in a.steps] == [s["content"] for s in b.steps] and a.error == b.error
+        titles = [s["title"] for s in b.steps[:-1]]
+        assert set(titles) <= {"Look", "Find", "Count", "Compute", "Conclude", "Compare"}, titles
+        if ex["kind"] in ("compare_counts", "count_arith"):
+            assert titles[-1] == "Compute"
+
+
+def test_a_plan_step_names_the_steps_to_come():
+    plain = ChainTeacher(error_rate=1.0, seed=3, short_titles=True)
+    planned = ChainTeacher(error_rate=1.0, seed=3, short_titles=True, plan_step=True)
+    for ex in EXAMPLES[:60]:
+        a, b = plain.chain(ex), planned.chain(ex)
+        assert b.steps[0]["title"] == "Plan" and b.steps[1:] == a.steps
+        assert b.steps[0]["content"].split() == [s["title"] for s in a.steps[:-1]]  # the final answer is no step
+        if a.error:
+            assert b.error == {**a.error, "step": a.error["step"] + 1}  # the mistake's step, counted with the plan

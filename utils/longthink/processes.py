@@ -75,6 +75,28 @@ def run_in_workers(jobs: Mapping[str, tuple], fn: Callable, *, workers: int, thr
                 on_done(name)
 
 
+def run_jobs(jobs: Mapping[str, tuple], fn: Callable, *, workers: int, threads: int = 1, what: str) -> None:
+    """``fn(*args)`` for each job: here, in turn, with one worker; else up to ``workers`` at once in worker processes,
+    with a progress bar saying ``what`` is running. A failed job raises ``RuntimeError`` naming it."""
+    from tqdm.auto import tqdm
+
+    workers = min(workers, len(jobs))
+    if workers <= 1:
+        for args in jobs.values():
+            fn(*args)
+        return
+
+    with tqdm(total=len(jobs), desc=f"{what} ({workers} at once)") as bar:
+        def done(name: str) -> None:
+            bar.set_postfix_str(f"done {name}")
+            bar.update(1)
+
+        try:
+            run_in_workers(jobs, fn, workers=workers, threads=threads, on_done=done)
+        except WorkerError as exc:
+            raise RuntimeError(f"{what}: {exc}") from exc.error
+
+
 def watch_parent(parent: int, *, interval: float = 1.0) -> threading.Thread:
     """Exit this process (and, through their death signal, its workers) once process ``parent`` is gone."""
 

@@ -46,10 +46,10 @@ def group_accuracy(answers: Sequence[Answer], questions: dict[str, dict], kinds:
 
 
 def flawed_chains(questions: Sequence[dict], chains, *, per_kind: int, seed: int,
-                  keep_answer_step: bool) -> list[dict[str, Any]]:
+                  keep_answer_step: bool, plan_step: bool = False) -> list[dict[str, Any]]:
     """Chains with one injected mistake for up to ``per_kind`` questions of each kind (a chain whose mistake never
     happened, e.g. no step where the drawn error kind applies, is skipped)."""
-    teacher = chains.ChainTeacher(error_rate=1.0, seed=seed + 31)
+    teacher = chains.ChainTeacher(error_rate=1.0, seed=seed + 31, short_titles=True, plan_step=plan_step)
     taken: Counter = Counter()
     out = []
     for q in questions:

@@ -50,10 +50,13 @@ class Conversation:
 class TeacherGenerator:
     """The world's chain teacher behind the generator interface (``chains`` is the ``world-vision:chains`` tool)."""
 
-    def __init__(self, chains, *, error_rate: float = 0.0, malformed_rate: float = 0.0, seed: int = 0):
+    def __init__(self, chains, *, error_rate: float = 0.0, malformed_rate: float = 0.0, seed: int = 0,
+                 error_kinds: Sequence[str] = (), plan_step: bool = False):
         if not 0.0 <= malformed_rate <= 1.0:
             raise ValueError(f"malformed_rate must be in [0, 1], got {malformed_rate!r}")
-        self.teacher = chains.ChainTeacher(error_rate=error_rate, seed=seed)
+        kinds = {"error_kinds": tuple(error_kinds)} if error_kinds else {}  # the teacher names an unknown kind
+        self.teacher = chains.ChainTeacher(error_rate=error_rate, seed=seed, short_titles=True, plan_step=plan_step,
+                                              **kinds)
         self.malformed_rate, self.seed = malformed_rate, seed
         self._chains: dict[tuple[str, int], Any] = {}
 
@@ -139,7 +142,7 @@ def _teacher(settings, *, tools: dict[str, Any], seed: int, **_: Any) -> Teacher
     if "chains" not in tools:
         raise ValueError("generate.generator: teacher needs the world's chain teacher (world-vision:chains)")
     return TeacherGenerator(tools["chains"], error_rate=settings.error_rate, malformed_rate=settings.malformed_rate,
-                            seed=seed)
+                            seed=seed, error_kinds=settings.error_kinds, plan_step=settings.plan_step)
 
 
 def _sampled(cls):

@@ -139,7 +139,8 @@ def _scorer(ctx: PaperRun, questions: dict, *, keep_answer_step: bool):
     from longthink.insight_v.scorer import make_scorer
 
     return make_scorer(ctx.settings("assess").kit, tools=questions["modules"], keep_answer_step=keep_answer_step,
-                       image_fn=questions["image_fn"], seed=ctx.seed)
+                       image_fn=questions["image_fn"], seed=ctx.seed,
+                       plan_step=ctx.settings("generate").kit.plan_step)  # the teacher's chain form
 
 
 def assess(ctx: PaperRun, questions: dict, generated: dict) -> dict:
@@ -201,8 +202,13 @@ def _prepare(ctx: PaperRun, role: str):
     return lambda model, processor: prepare(model, processor, role=role)
 
 
-def train_agent(ctx: PaperRun, name: str, questions: dict, assessed: dict) -> dict:
-    """SFT of the base model for one agent (stage ``reason_sft`` / ``summary_sft`` / ``single_sft``)."""
+# the agents' SFT stages by role, in the order they start when they train side by side
+AGENT_STAGES = {"summary": "summary_sft", "reason": "reason_sft", "single": "single_sft"}
+
+
+def train_agent(ctx: PaperRun, name: str, questions: dict, assessed: dict, *, build: bool = True) -> dict | bool:
+    """SFT of the base model for one agent (stage ``reason_sft`` / ``summary_sft`` / ``single_sft``); with
+    ``build=False`` only whether it is stored."""
     from longthink.insight_v.agents import rows_for
     from longthink.insight_v.vlm import train_sft
 
@@ -213,7 +219,7 @@ def train_agent(ctx: PaperRun, name: str, questions: dict, assessed: dict) -> di
     general, general_inputs = _general_rows(ctx, kit)
     paths = assessed["summary"] if kit.role == "summary" else assessed["reasoning"]
 
-    def build(tmp: Path) -> dict:
+    def run(tmp: Path) -> dict:
         rows = rows_for(kit.role, paths, questions["by_id"], questions["image_fn"], kit, general=general)
         with _threads(ctx):
             return train_sft(base=base.path, rows=rows, stage=stage_settings, out_dir=tmp, seed=ctx.seed,
@@ -221,10 +227,31 @@ def train_agent(ctx: PaperRun, name: str, questions: dict, assessed: dict) -> di
                              prepare=_prepare(ctx, kit.role))
 
     settings = {"models": ctx.settings("models").as_dict(), name: stage_settings.as_dict()}
-    stage = ctx.stage(name, build, settings=settings,
-                      inputs={"assess": assessed["stage"], "questions": questions["stage"], "base": base.artefact(),
-                              **general_inputs})
+    inputs = {"assess": assessed["stage"], "questions": questions["stage"], "base": base.artefact(), **general_inputs}
+    if not build:
+        return ctx.built(name, settings=settings, inputs=inputs)
+    stage = ctx.stage(name, run, settings=settings, inputs=inputs)
     return {"path": str(stage.path("model")), **stage.result, "stage": stage}
+
+
+def _train_agent_in_worker(ctx: PaperRun, name: str) -> None:
+    """One agent's SFT in a worker process (its questions and assessed paths are read back from their stages)."""
+    questions = prepare_questions(ctx)
+    train_agent(ctx, name, questions, assess(ctx, questions, generate(ctx, questions)))
+
+
+def train_agents(ctx: PaperRun, questions: dict, assessed: dict) -> dict[str, dict]:
+    """The reasoning agent, the summary agent and the single model (``AGENT_STAGES``), each an SFT of the base model;
+    those not stored yet train ``models.workers`` at a time in worker processes (they are independent)."""
+    from longthink.processes import run_jobs
+
+    models = ctx.settings("models").kit
+    missing = {name: (ctx, name) for name in AGENT_STAGES.values()
+               if not train_agent(ctx, name, questions, assessed, build=False)}
+    if len(missing) > 1:
+        run_jobs(missing, _train_agent_in_worker, workers=models.workers, threads=models.threads,
+                 what="training the agents")
+    return {role: train_agent(ctx, name, questions, assessed) for role, name in AGENT_STAGES.items()}
 
 
 def sft_rows_preview(ctx: PaperRun, questions: dict, assessed: dict) -> list[dict]:
@@ -442,7 +469,7 @@ def flawed(ctx: PaperRun, questions: dict, summary: dict) -> dict:
     def build(tmp: Path) -> dict:
         qs = [q for q in questions["splits"]["eval"] if q["kind"] in reasoning_kinds]
         cases = flawed_chains(qs, chains, per_kind=ev.flawed_per_kind, seed=ctx.seed,
-                              keep_answer_step=summ.keep_answer_step)
+                              keep_answer_step=summ.keep_answer_step, plan_step=ctx.settings("generate").kit.plan_step)
         with _threads(ctx):
             model = _load(summary["path"], ctx)
             outs = summarise(*model, [questions["by_id"][c["question_id"]] for c in cases], [c["chain"] for c in cases],

@@ -60,21 +60,24 @@ def _spread(n: int, kinds: list[str]) -> list[int]:
 
 
 def world_questions(settings, *, tools: dict[str, Any], seed: int, **_) -> dict[str, list[dict]]:
-    """The four splits from the tiny world; ``kinds`` (default: every kind) are drawn for train, dpo and dev."""
+    """The four splits from the tiny world, each drawn from ``kinds`` (default: every kind of the world); the dpo
+    split from ``dpo_kinds`` where it names some."""
     scenes = tools["scenes"]
     every = list(scenes.QUESTION_KINDS)
-    unknown = [k for k in settings.kinds if k not in every]
-    if unknown:
-        raise ValueError(f"questions.kinds: unknown kind(s) {unknown}; the world has {every}")
+    for key in ("kinds", "dpo_kinds"):
+        unknown = [k for k in getattr(settings, key) if k not in every]
+        if unknown:
+            raise ValueError(f"questions.{key}: unknown kind(s) {unknown}; the world has {every}")
     kinds = list(settings.kinds) or every
+    dpo_kinds = list(settings.dpo_kinds) or kinds
     out: dict[str, list[dict]] = {}
-    for split, n in (("train", settings.n_train), ("dpo", settings.n_dpo)):
+    for split, n, drawn in (("train", settings.n_train, kinds), ("dpo", settings.n_dpo, dpo_kinds)):
         out[split] = []
-        for kind, k in zip(kinds, _spread(n, kinds)):
+        for kind, k in zip(drawn, _spread(n, drawn)):
             out[split] += _world_rows(scenes, split, [kind], k, seed=seed, settings=settings,
                                       chains=tools.get("chains"))
     for split, n in (("dev", settings.n_dev_per_kind), ("eval", settings.n_eval_per_kind)):
-        out[split] = _world_rows(scenes, split, every, n, seed=seed, settings=settings, chains=tools.get("chains"))
+        out[split] = _world_rows(scenes, split, kinds, n, seed=seed, settings=settings, chains=tools.get("chains"))
     return out
 
 

@@ -30,6 +30,7 @@ class ModelsStage:
     threads: int = 0  # torch CPU threads for this paper's stages (0 = torch's default; 1 on a shared CPU)
     add_think_tokens: bool = True  # <thoughts> </thoughts> <output> </output> as special tokens, mean-initialised
     freeze_vision_tower: bool = True  # the vision tower stays frozen; projector + LLM train (card §2.3)
+    workers: Positive = 1  # agents trained at once in worker processes (their SFTs are independent); 1 = in turn
 
 
 @stage_schema("insight_v.questions")
@@ -47,7 +48,8 @@ class QuestionsStage:
     eval_datasets: list[str] = field(default_factory=list)  # hub: the benchmarks (MMMU, MMBench, ChartQA, ...)
     columns: dict = field(default_factory=lambda: {"question": "question", "answer": "answer", "image": "image",
                                                    "kind": "kind"})
-    kinds: list[str] = field(default_factory=list)  # world: question kinds drawn for train / dpo / dev ([] = all)
+    kinds: list[str] = field(default_factory=list)  # world: the question kinds of every split ([] = all)
+    dpo_kinds: list[str] = field(default_factory=list)  # world: the kinds of the dpo split ([] = kinds)
     n_train: NonNegative = 0  # world: questions for data generation (hub: 0 = all rows)
     n_dpo: NonNegative = 0  # questions the DPO rounds sample chains on
     n_dev_per_kind: NonNegative = 0
@@ -88,6 +90,8 @@ class GenerateStage:
     # teacher only: the world's chain teacher (longthink.insight_v.generators.TeacherGenerator)
     error_rate: Fraction = 0.0  # probability that a path holds one real mistake
     malformed_rate: Fraction = 0.0  # probability that one reply is not valid JSON (exercises the retry rule)
+    error_kinds: list[str] = field(default_factory=list)  # the mistakes a path may hold ([] = all the world's kinds)
+    plan_step: bool = False  # a first step naming the steps to come (``Plan: Look Find Count Compute``)
 
     def __post_init__(self) -> None:
         if self.min_pixels > self.max_pixels:

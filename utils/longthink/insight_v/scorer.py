@@ -56,8 +56,8 @@ def leading_agreement(path: Sequence[dict[str, str]], gold: Sequence[dict[str, s
 class SceneScorer:
     """Scores a path by its agreement, step by step, with the world's faithful chain for the same question."""
 
-    def __init__(self, chains, *, keep_answer_step: bool = True):
-        self.teacher = chains.ChainTeacher(error_rate=0.0, seed=0)
+    def __init__(self, chains, *, keep_answer_step: bool = True, plan_step: bool = False):
+        self.teacher = chains.ChainTeacher(error_rate=0.0, seed=0, short_titles=True, plan_step=plan_step)
         self.keep_answer_step = keep_answer_step
         self._gold: dict[str, list[dict[str, str]]] = {}
 
@@ -108,10 +108,11 @@ class MLLMScorer:
         return out
 
 
-def _scene(settings, *, tools: dict[str, Any], keep_answer_step: bool = True, **_) -> SceneScorer:
+def _scene(settings, *, tools: dict[str, Any], keep_answer_step: bool = True, plan_step: bool = False,
+           **_) -> SceneScorer:
     if "chains" not in tools:
         raise ValueError("assess.scorer: scene needs the world's chain teacher (world-vision:chains)")
-    return SceneScorer(tools["chains"], keep_answer_step=keep_answer_step)
+    return SceneScorer(tools["chains"], keep_answer_step=keep_answer_step, plan_step=plan_step)
 
 
 def _mllm(settings, *, complete: Callable | None = None, image_fn: Callable | None = None, seed: int = 0,

@@ -218,7 +218,8 @@ def chain_explorer(ctx, questions: dict, evaluation: dict, summary: dict, *, n_a
     flawed = []
     if chains is not None and n_flawed:
         qs = [q for q in questions["splits"]["eval"] if kinds is None or q["kind"] in kinds]
-        flawed = flawed_chains(qs, chains, per_kind=1, seed=ctx.seed, keep_answer_step=summ.keep_answer_step)
+        flawed = flawed_chains(qs, chains, per_kind=1, seed=ctx.seed, keep_answer_step=summ.keep_answer_step,
+                               plan_step=ctx.settings("generate").kit.plan_step)
     cases = pick_cases(evaluation["answers"], questions["by_id"], flawed, kinds=kinds, n_agent=n_agent,
                        n_flawed=n_flawed)
     with pipeline._threads(ctx):

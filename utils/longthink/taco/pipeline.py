@@ -154,25 +154,10 @@ def _arm_stage(ctx: PaperRun, data: dict, base_path: str, base_artefact, name: s
 
 def _in_workers(ctx: PaperRun, jobs: dict[str, tuple], fn, *, what: str) -> None:
     """Run ``fn(*args)`` for each job, up to ``ablations.workers`` at once in worker processes (one worker: here)."""
-    from tqdm.auto import tqdm
+    from longthink.processes import run_jobs
 
-    from longthink.processes import WorkerError, run_in_workers
-
-    workers = min(ctx.settings("ablations").kit.workers, len(jobs))
-    if workers <= 1:
-        for args in jobs.values():
-            fn(*args)
-        return
-
-    with tqdm(total=len(jobs), desc=f"{what} ({workers} at once)") as bar:
-        def done(name: str) -> None:
-            bar.set_postfix_str(f"done {name}")
-            bar.update(1)
-
-        try:
-            run_in_workers(jobs, fn, workers=workers, threads=ctx.settings("models").kit.threads, on_done=done)
-        except WorkerError as exc:
-            raise RuntimeError(f"{what}: {exc}") from exc.error
+    run_jobs(jobs, fn, workers=ctx.settings("ablations").kit.workers, threads=ctx.settings("models").kit.threads,
+             what=what)
 
 
 def train_arms(ctx: PaperRun, data: dict, base) -> dict[str, dict[str, Any]]:

@@ -25,12 +25,12 @@ import yaml
 def _reason_table(ctx, questions, model_path: str) -> dict:
     from longthink.insight_v.evaluate import first_wrong_step
     from longthink.insight_v.inference import write_chains
-    from longthink.insight_v.steps import chain_steps
+    from longthink.insight_v.steps import chain_steps, world_teacher
     from longthink.insight_v.vlm import Sampling, load
 
     kit, ev = ctx.settings("reason_sft").kit, ctx.settings("eval").kit
-    teacher = questions["modules"]["chains"].ChainTeacher(error_rate=0.0, short_titles=True,
-                                                           plan_step=ctx.settings("generate").kit.plan_step)
+    teacher = world_teacher(questions["modules"]["chains"], error_rate=0.0,
+                            plan_step=ctx.settings("generate").kit.plan_step)
     dev = questions["splits"]["dev"]
     model, processor = load(model_path)
     chains = write_chains(model, processor, dev, questions["image_fn"], suffix=kit.reason_suffix,
@@ -49,12 +49,12 @@ def _summary_table(ctx, questions, model_path: str) -> dict:
     from longthink.insight_v.inference import extract_answer, summarise
     from longthink.insight_v.judge import JudgeItem
     from longthink.insight_v.pipeline import _judge
-    from longthink.insight_v.steps import chain_steps, format_chain
+    from longthink.insight_v.steps import chain_steps, format_chain, world_teacher
     from longthink.insight_v.vlm import Sampling, load
 
     kit, plan = ctx.settings("summary_sft").kit, ctx.settings("generate").kit.plan_step
     chains = questions["modules"]["chains"]
-    teacher = chains.ChainTeacher(error_rate=0.0, short_titles=True, plan_step=plan)
+    teacher = world_teacher(chains, error_rate=0.0, plan_step=plan)
     dev = questions["splits"]["dev"]
     model, processor = load(model_path)
     judge = _judge(ctx, questions)

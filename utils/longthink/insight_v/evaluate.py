@@ -21,7 +21,7 @@ from typing import Any
 from longthink.insight_v.inference import Answer
 from longthink.insight_v.judge import JudgeItem
 from longthink.insight_v.scorer import leading_agreement
-from longthink.insight_v.steps import chain_steps, format_chain, steps_of_chain
+from longthink.insight_v.steps import chain_steps, format_chain, steps_of_chain, world_teacher
 
 
 def grade(answers: Sequence[Answer], questions: dict[str, dict], judge) -> None:
@@ -49,7 +49,7 @@ def flawed_chains(questions: Sequence[dict], chains, *, per_kind: int, seed: int
                   keep_answer_step: bool, plan_step: bool = False) -> list[dict[str, Any]]:
     """Chains with one injected mistake for up to ``per_kind`` questions of each kind (a chain whose mistake never
     happened, e.g. no step where the drawn error kind applies, is skipped)."""
-    teacher = chains.ChainTeacher(error_rate=1.0, seed=seed + 31, short_titles=True, plan_step=plan_step)
+    teacher = world_teacher(chains, error_rate=1.0, seed=seed + 31, plan_step=plan_step)
     taken: Counter = Counter()
     out = []
     for q in questions:

@@ -21,7 +21,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from longthink.insight_v.steps import FINAL_TITLE
+from longthink.insight_v.steps import FINAL_TITLE, world_teacher
 
 
 @dataclasses.dataclass
@@ -55,8 +55,7 @@ class TeacherGenerator:
         if not 0.0 <= malformed_rate <= 1.0:
             raise ValueError(f"malformed_rate must be in [0, 1], got {malformed_rate!r}")
         kinds = {"error_kinds": tuple(error_kinds)} if error_kinds else {}  # the teacher names an unknown kind
-        self.teacher = chains.ChainTeacher(error_rate=error_rate, seed=seed, short_titles=True, plan_step=plan_step,
-                                              **kinds)
+        self.teacher = world_teacher(chains, error_rate=error_rate, seed=seed, plan_step=plan_step, **kinds)
         self.malformed_rate, self.seed = malformed_rate, seed
         self._chains: dict[tuple[str, int], Any] = {}
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from longthink.insight_v import prompts
-from longthink.insight_v.steps import chain_steps, format_chain
+from longthink.insight_v.steps import chain_steps, format_chain, world_teacher
 
 TIERS = ("High", "Mid", "Low")
 
@@ -57,7 +57,7 @@ class SceneScorer:
     """Scores a path by its agreement, step by step, with the world's faithful chain for the same question."""
 
     def __init__(self, chains, *, keep_answer_step: bool = True, plan_step: bool = False):
-        self.teacher = chains.ChainTeacher(error_rate=0.0, seed=0, short_titles=True, plan_step=plan_step)
+        self.teacher = world_teacher(chains, error_rate=0.0, seed=0, plan_step=plan_step)
         self.keep_answer_step = keep_answer_step
         self._gold: dict[str, list[dict[str, str]]] = {}
 

@@ -125,6 +125,13 @@ def steps_of_chain(chain: str) -> list[dict[str, str]]:
     return out
 
 
+def world_teacher(chains, *, plan_step: bool = False, **kwargs):
+    """The tiny world's chain teacher (``chains`` is the ``world-vision:chains`` tool) writing this format's steps:
+    one-word titles, and with ``plan_step`` a first ``Plan`` step that names the steps to come. The generator, the
+    scene scorer and the flawed chains all read chains through it, so they agree on the form."""
+    return chains.ChainTeacher(short_titles=True, plan_step=plan_step, **kwargs)
+
+
 def after_thoughts(text: str) -> str:
     """What follows ``</thoughts>`` (the single model's answer); empty when the tag never closes (no answer)."""
     return text.split(THOUGHTS_CLOSE, 1)[1].strip() if THOUGHTS_CLOSE in text else ""

@@ -94,21 +94,23 @@ def main(argv=None) -> int:
 
     import torch
 
-    from longthink.text_world.models import _eval_questions, tokenizer_path
+    from longthink.text_world.models import _SEED_OFFSETS, _eval_questions, tokenizer_path
     from longthink.text_world.pretrain import build_model, pretrain
     from longthink.text_world.settings import world_settings
     from longthink.tokenizer import load_tokenizer
 
     torch.set_num_threads(1)
-    s = world_settings(args.profile)
+    s = world_settings(args.profile, args.seed)
     tasks = s.stage("tasks").kit
     changes = dict(item.split("=", 1) for item in args.set)
     stage = dataclasses.replace(s.stage(args.name).kit, **{k: _value(v) for k, v in changes.items()})
-    tok = load_tokenizer(tokenizer_path(args.profile))
-    model = build_model(stage, tok, seed=args.seed * 1000 + 22)
+    tok = load_tokenizer(tokenizer_path(args.profile, args.seed))
+    model_seed = s.seed * 1000 + _SEED_OFFSETS[args.name]  # as the world build seeds it
+    model = build_model(stage, tok, seed=model_seed)
     t0 = time.perf_counter()
     stats = pretrain(model, tok, stage, max_difficulty=tasks.max_difficulty, domains=tasks.domains,
-                     seed=args.seed * 1000 + 22, exclude=_eval_questions(args.profile), progress=False)
+                     seed=model_seed, exclude=_eval_questions(args.profile, args.seed), progress=True,
+                     desc=args.name)
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         model.save_pretrained(args.out)

@@ -131,3 +131,49 @@ def test_lm_loss_matches_the_model_loss_and_smoothing_flattens_the_tail():
     worse[0, 0, 3] += 2.0
     target = torch.tensor([[-100, 3]])
     assert lm_loss(best, target, label_smoothing=e) < lm_loss(worse, target, label_smoothing=e)
+
+
+def test_the_build_trains_to_saturation_and_records_its_checks(smoke_world):
+    """Past max_steps the smoke target reads dev chains every saturation_every steps, up to the cap; the other
+    models ask for no check (saturated None)."""
+    stats = smoke_world["stats"]
+    target = stats["target"]
+    checks = target["saturation_checks"]
+    assert checks and checks[0]["step"] == 40
+    assert [c["step"] for c in checks] == list(range(40, 40 + 5 * len(checks), 5))
+    assert all(set(c) >= {"read", "read_min", "run", "chat", "passed", "seconds"} for c in checks)
+    assert target["saturated"] is checks[-1]["passed"]
+    assert target["steps"] == (checks[-1]["step"] if checks[-1]["passed"] else 50)  # stopped when saturated, or capped
+    assert stats["instruct"]["saturation_checks"] == [] and stats["instruct"]["saturated"] is None
+
+
+def test_saturation_check_reads_every_chain_position(smoke_world):
+    import dataclasses
+
+    from longthink.text_world.models import load_world_model
+    from longthink.text_world.pretrain import saturation_check
+    from longthink.text_world.settings import world_settings
+
+    s = world_settings("smoke")
+    model, tok = load_world_model("target", "smoke")
+    stage = s.stage("target").kit
+    tasks = s.stage("tasks").kit
+    check = saturation_check(model, tok, stage, max_difficulty=tasks.max_difficulty, domains=tasks.domains, seed=0)
+    assert check["read_min"] == min(check["read"].get(k, 0.0) for k in range(1, tasks.max_difficulty + 1))
+    assert check["passed"] == (min(check["read_min"], check["run"], check["chat"]) >= stage.saturation_target)
+    lenient = saturation_check(model, tok, dataclasses.replace(stage, saturation_target=0.0),
+                               max_difficulty=tasks.max_difficulty, domains=tasks.domains, seed=0)
+    assert lenient["passed"] and lenient["read"] == check["read"]  # the same dev chains, greedy
+
+
+def test_build_table_shows_each_models_last_saturation_check(smoke_world):
+    import pandas as pd
+
+    from longthink.text_world.showcase import build_table
+
+    table = build_table(smoke_world)
+    assert set(table.index) == {"instruct", "target", "guider_base"}
+    assert {"steps", "checks", "read_min", "chat", "saturated"} <= set(table.columns)
+    last = smoke_world["stats"]["target"]["saturation_checks"][-1]
+    assert table.loc["target", "read_min"] == last["read_min"] and table.loc["target", "checks"] >= 1
+    assert table.loc["instruct", "checks"] == 0 and pd.isna(table.loc["instruct", "saturated"])

@@ -25,7 +25,7 @@ from longthink.files import atomic_write_json
 from longthink.stages import Artefact, Stage, cache_dir, cached_build, config_hash, stage_key
 from longthink.text_world.settings import MODEL_NAMES, world_settings
 
-WORLD_VERSION = 7  # bump when the world's code changes what a build produces (7: issue 12's hurried passes, run drills, label smoothing)
+WORLD_VERSION = 8  # bump when the world's code changes what a build produces (8: trained to saturation, checked; 7: issue 12's hurried passes, run drills, label smoothing)
 BUILD_ORDER = ("guider_base", "instruct", "target")
 _SEED_OFFSETS = {"guider_base": 11, "instruct": 22, "target": 33}
 

@@ -8,7 +8,17 @@ reasoning in chat arrives only through the papers' own fine-tunes (s1's SFT, Thi
 what makes reading every chain position saturate in the build's budget (notes/cpu-calibration.md: single-step
 drills alone left the base models 30-50% right after 900 steps; see recipes/world.yaml for the measured mix). Each batch
 holds one difficulty, so sequences in a batch have nearly the same length (little padding); the loss covers the
-assistant turn only. A plain loop rather than a TRL trainer: this is pretraining from scratch, where the only goal
+assistant turn only.
+
+**Trained to saturation, checked.** A fixed step count leaves the base skills wherever a build's luck put them: they
+arrive late and suddenly, at a step that moves with the seed (with one recipe, the guider base of world seed 1
+read chain position 5 right 0.27 of the time after its 2,000 scheduled steps and every position right at 3,400,
+while that of seed 0 was saturated at 2,000). So past ``max_steps`` the build works dev chains every
+``saturation_every`` steps (``saturation_check``: whole run drills read and answered right, chat answers right)
+and trains on at the schedule's floor rate until they reach ``saturation_target``, or until
+``saturation_max_steps``; the checks are recorded in the build's result, so a build that hit its cap says so.
+
+A plain loop rather than a TRL trainer: this is pretraining from scratch, where the only goal
 is speed on a CPU (the papers' stages use TRL).
 """
 
@@ -141,9 +151,10 @@ def _pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Seque
                                min_lr_ratio=MIN_LR_RATIO)
     model.train()
     losses: list[float] = []
+    checks: list[dict] = []
     start = time.perf_counter()
-    bar = tqdm(range(settings.max_steps), desc=desc, disable=not progress, leave=False)
-    for step in bar:
+
+    def train_step(step: int) -> None:
         kind = "run" if rng.random() < settings.run_share else "short"
         k = rng.choices(difficulties, weights=weights)[0] if kind == "short" else \
             rng.randint(min(settings.run_min_difficulty, max_difficulty), max_difficulty)
@@ -157,17 +168,83 @@ def _pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Seque
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        schedule.step()
+        if step < settings.max_steps:  # past the schedule's end the rate stays at its floor (MIN_LR_RATIO)
+            schedule.step()
         losses.append(loss.item())
+
+    bar = tqdm(range(settings.max_steps), desc=desc, disable=not progress, leave=False)
+    for step in bar:
+        train_step(step)
         if step % 25 == 0:
             bar.set_postfix(loss=f"{sum(losses[-25:]) / len(losses[-25:]):.3f}")
+    # Train to saturation: past max_steps, work dev chains every saturation_every steps and stop once they are read
+    # and answered right saturation_target of the time (saturation_check), or at saturation_max_steps (the cap).
+    step = settings.max_steps
+    while settings.saturation_max_steps > settings.max_steps:
+        checks.append({"step": step, **saturation_check(model, tokenizer, settings, max_difficulty=max_difficulty,
+                                                         domains=domains, seed=seed, exclude=exclude)})
+        if progress:
+            bar.write(f"{desc}: saturation check {checks[-1]}")
+        if checks[-1]["passed"] or step >= settings.saturation_max_steps:
+            break
+        stop = min(step + settings.saturation_every, settings.saturation_max_steps)
+        for s in range(step, stop):
+            train_step(s)
+        step = stop
     seconds = time.perf_counter() - start
     model.eval()
     tail = losses[-50:] or [float("nan")]
     return {
-        "steps": settings.max_steps,
+        "steps": len(losses),
         "seconds": round(seconds, 2),
-        "steps_per_second": round(settings.max_steps / max(seconds, 1e-9), 2),
+        "steps_per_second": round(len(losses) / max(seconds, 1e-9), 2),
         "final_loss": round(sum(tail) / len(tail), 4),
         "parameters": sum(p.numel() for p in model.parameters()),
+        "saturation_checks": checks,
+        "saturated": checks[-1]["passed"] if checks else None,  # None: no check asked for
     }
+
+
+def run_tokens(difficulty: int) -> int:
+    """Room for a whole run drill of ``difficulty`` operations in its longest surface (s1's stepwise pass: a step,
+    ``...`` and ``Wait`` per operation past the hurried pass, up to four checks of the last step, the answer)."""
+    return 20 * difficulty + 16
+
+
+def saturation_check(model, tokenizer, settings, *, max_difficulty: int, domains: Sequence[str], seed: int,
+                     exclude: frozenset[str] = frozenset()) -> dict:
+    """Greedy reading on ``settings.saturation_n`` dev chains, drawn apart from the training stream and the
+    evaluation sets, in both contexts the model is trained in: whole run drills (``Q Run:<start>.``) of the hardest
+    difficulty, read per chain position (``read``: ``text_world.diagnosis.read_accuracy``) and answered right
+    (``run``: every step read and computed right), and chat questions of ``short_steps`` operations, whose hurried
+    pass works the whole chain (``chat``: the share answered right; a model can work run drills right and still
+    slip in chat). ``passed`` when every position, ``run`` and ``chat`` reach ``settings.saturation_target``."""
+    import torch
+
+    from longthink.generation import generate
+    from longthink.text_world.diagnosis import parse_output, read_accuracy
+    from longthink.text_world.tasks import sample_problems
+
+    started = time.perf_counter()
+    n = settings.saturation_n
+    dev_seed = 7_919 + seed  # never the training stream's seed (``seed``) nor the showcase's reading sample
+    runs = sample_problems(n, seed=dev_seed, difficulties=[max_difficulty], domains=domains, exclude=exclude)
+    k_chat = min(settings.short_steps, max_difficulty)
+    chats = sample_problems(n, seed=dev_seed + 1, difficulties=[k_chat], domains=domains, exclude=exclude)
+    rng = random.Random(dev_seed)
+    model.eval()
+    try:
+        with torch.no_grad():
+            run_texts = generate(model, tokenizer, [run_drill(p, rng, x=p.start)[0] for p in runs],
+                                 max_new_tokens=run_tokens(max_difficulty), batch_size=n).texts
+            chat_texts = generate(model, tokenizer, [p.question for p in chats],
+                                  max_new_tokens=run_tokens(k_chat), batch_size=n).texts
+    finally:
+        model.train()
+    read = {k: round(v["inputs"], 4) for k, v in read_accuracy(runs, run_texts).items()}
+    worst = min(read.get(k, 0.0) for k in range(1, max_difficulty + 1))
+    run = sum(parse_output(t).answer == p.answer for p, t in zip(runs, run_texts, strict=True)) / n
+    chat = sum(parse_output(t).answer == p.answer for p, t in zip(chats, chat_texts, strict=True)) / n
+    return {"read": read, "read_min": worst, "run": round(run, 4), "chat": round(chat, 4),
+            "passed": min(worst, run, chat) >= settings.saturation_target,
+            "seconds": round(time.perf_counter() - started, 1)}

@@ -79,3 +79,11 @@ class ModelStage:
     short_steps: Positive = 3  # explicit steps in its short reasoning; longer chains: "..." then the answer
     difficulty_weights: list[float] = field(default_factory=list)  # empty = uniform over 1..max_difficulty
     threads: int = 1  # on a shared 2-core CPU one thread wastes less time in synchronisation
+    # training to saturation (pretrain.saturation_check): past max_steps, every saturation_every steps at the
+    # schedule's floor rate until saturation_n greedy dev chains are read right saturation_target of the time at
+    # every chain position (run drills of the hardest difficulty) and answered right in chat (short_steps
+    # operations), or until saturation_max_steps in all (0 or <= max_steps: no check, exactly max_steps)
+    saturation_max_steps: int = 0
+    saturation_every: Positive = 200
+    saturation_target: Fraction = 0.98
+    saturation_n: Positive = 100

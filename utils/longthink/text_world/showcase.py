@@ -65,10 +65,18 @@ def example_traces(pool, *, n: int = 3, with_wait: bool = True) -> str:
 
 
 def build_table(world: dict):
-    """Per model: parameters, steps, seconds, steps/s and final loss as recorded when it was built."""
+    """Per model, as recorded when it was built: parameters, steps, seconds, steps/s, final loss, and its last
+    saturation check (worst chain position read right on dev run drills, dev chat answers right, passed; empty
+    for a model built without checks)."""
     import pandas as pd
 
-    return pd.DataFrame(world["stats"]).T[["parameters", "steps", "seconds", "steps_per_second", "final_loss"]]
+    rows = {}
+    for name, st in world["stats"].items():
+        last = (st.get("saturation_checks") or [{}])[-1]
+        rows[name] = {**{k: st.get(k) for k in ("parameters", "steps", "seconds", "steps_per_second", "final_loss")},
+                      "checks": len(st.get("saturation_checks") or []), "read_min": last.get("read_min"),
+                      "chat": last.get("chat"), "saturated": st.get("saturated")}
+    return pd.DataFrame(rows).T
 
 
 def evaluate_world_model(name: str, profile: str = "tiny", seed: int | None = None, *,
@@ -106,6 +114,7 @@ def reading_frame(profile: str = "tiny", seed: int | None = None, *, n: int = 20
     from longthink.text_world import diagnosis
     from longthink.text_world.models import load_world_model
     from longthink.text_world.pool import eval_sets
+    from longthink.text_world.pretrain import run_tokens
     from longthink.text_world.settings import world_settings
     from longthink.text_world.tasks import sample_problems
     from longthink.text_world.teacher import run_drill
@@ -118,7 +127,7 @@ def reading_frame(profile: str = "tiny", seed: int | None = None, *, n: int = 20
     columns = {}
     for name in tqdm(BUILD_ORDER, desc="read", disable=not progress):
         model, tok = load_world_model(name, profile, seed)
-        texts = generate(model, tok, prompts, max_new_tokens=10 * k + 8, batch_size=100).texts
+        texts = generate(model, tok, prompts, max_new_tokens=run_tokens(k), batch_size=100).texts
         columns[name] = diagnosis.read_table(problems, texts)["inputs"]
     return pd.DataFrame(columns).rename_axis("chain position")
 

@@ -5,9 +5,11 @@ running value and the new value: ``f+4:3=7`` reads "apply f (+4) to 3, giving 7"
 content (the chunk after its label in the question, a value just written); pretrained with run drills (whole
 chains written in the long styles' surfaces), every world model reads each step's inputs right at every chain
 position (1.000 at positions 1-5 for all three base models after 2,000 steps in the probe build,
-``benchmarks/probe_world_base.py``; not on every build: on world seed 0 the instruct model read 0.925 at position
-3, on seed 1 the guider base 0.11, so a fixed step count does not yet guarantee saturation). The papers' effects rest on that saturated skill and on
-the *structure* of the traces, never on a half-learned skill (notes/cpu-calibration.md). The styles:
+``benchmarks/probe_world_base.py``; not on every build: the skill arrives late and suddenly, at a step that moves
+with the seed, so the build checks it on dev chains and trains on until it saturates or a cap comes,
+``text_world.pretrain.saturation_check``; each build's result records whether it did). The papers' effects rest on
+that saturated skill and on the *structure* of the traces, never on a half-learned skill
+(notes/cpu-calibration.md). The styles:
 
 * **short** (what the instruct, target and guider-base models are pretrained on): a *hurried pass*: the first
   ``short_steps`` (3) steps, then ``...`` if the chain is longer, then ``Answer:`` and the value reached. On a

@@ -133,31 +133,50 @@ def test_lm_loss_matches_the_model_loss_and_smoothing_flattens_the_tail():
     assert lm_loss(best, target, label_smoothing=e) < lm_loss(worse, target, label_smoothing=e)
 
 
-def test_the_build_trains_to_saturation_and_records_its_checks(smoke_world):
-    """Past max_steps the smoke target reads dev chains every saturation_every steps, up to the cap; the other
-    models ask for no check (saturated None)."""
-    stats = smoke_world["stats"]
-    target = stats["target"]
-    checks = target["saturation_checks"]
-    assert checks and checks[0]["step"] == 40
-    assert [c["step"] for c in checks] == list(range(40, 40 + 5 * len(checks), 5))
-    assert all(set(c) >= {"read", "read_min", "run", "chat", "passed", "seconds"} for c in checks)
-    assert target["saturated"] is checks[-1]["passed"]
-    assert target["steps"] == (checks[-1]["step"] if checks[-1]["passed"] else 50)  # stopped when saturated, or capped
-    assert stats["instruct"]["saturation_checks"] == [] and stats["instruct"]["saturated"] is None
-
-
-def test_saturation_check_reads_every_chain_position(smoke_world):
+@pytest.fixture(scope="module")
+def saturation_run(smoke_world):
+    """A smoke-sized model pretrained with checks past its schedule: 20 scheduled steps, a check every 5, cap 30."""
     import dataclasses
 
-    from longthink.text_world.models import load_world_model
-    from longthink.text_world.pretrain import saturation_check
+    from longthink.text_world.pretrain import build_model, pretrain
     from longthink.text_world.settings import world_settings
+    from longthink.tokenizer import load_tokenizer
 
     s = world_settings("smoke")
-    model, tok = load_world_model("target", "smoke")
-    stage = s.stage("target").kit
     tasks = s.stage("tasks").kit
+    stage = dataclasses.replace(s.stage("guider_base").kit, max_steps=20, saturation_max_steps=30,
+                                saturation_every=5, saturation_n=8)
+    tok = load_tokenizer(smoke_world["paths"]["tokenizer"])
+    model = build_model(stage, tok, seed=0)
+    stats = pretrain(model, tok, stage, max_difficulty=tasks.max_difficulty, domains=tasks.domains, seed=0,
+                     progress=False)
+    return {"stats": stats, "model": model, "tokenizer": tok, "stage": stage, "tasks": tasks}
+
+
+def test_pretraining_trains_to_saturation_and_records_its_checks(saturation_run):
+    """Past max_steps the model works dev chains every saturation_every steps and stops when they pass, or at the
+    cap; every check is recorded."""
+    stats = saturation_run["stats"]
+    checks = stats["saturation_checks"]
+    assert checks and checks[0]["step"] == 20
+    assert [c["step"] for c in checks] == list(range(20, 20 + 5 * len(checks), 5))
+    assert all(set(c) >= {"read", "read_min", "run", "chat", "passed", "seconds"} for c in checks)
+    assert stats["saturated"] is checks[-1]["passed"]
+    assert stats["steps"] == (checks[-1]["step"] if checks[-1]["passed"] else 30)  # stopped when saturated, or capped
+
+
+def test_a_world_model_built_without_checks_says_so(smoke_world):
+    for name in ("instruct", "target", "guider_base"):
+        assert smoke_world["stats"][name]["saturation_checks"] == []
+        assert smoke_world["stats"][name]["saturated"] is None
+
+
+def test_saturation_check_reads_every_chain_position(saturation_run):
+    import dataclasses
+
+    from longthink.text_world.pretrain import saturation_check
+
+    model, tok, stage, tasks = (saturation_run[k] for k in ("model", "tokenizer", "stage", "tasks"))
     check = saturation_check(model, tok, stage, max_difficulty=tasks.max_difficulty, domains=tasks.domains, seed=0)
     assert check["read_min"] == min(check["read"].get(k, 0.0) for k in range(1, tasks.max_difficulty + 1))
     assert check["passed"] == (min(check["read_min"], check["run"], check["chat"]) >= stage.saturation_target)
@@ -166,7 +185,7 @@ def test_saturation_check_reads_every_chain_position(smoke_world):
     assert lenient["passed"] and lenient["read"] == check["read"]  # the same dev chains, greedy
 
 
-def test_build_table_shows_each_models_last_saturation_check(smoke_world):
+def test_build_table_shows_each_models_last_saturation_check(smoke_world, saturation_run):
     import pandas as pd
 
     from longthink.text_world.showcase import build_table
@@ -174,6 +193,8 @@ def test_build_table_shows_each_models_last_saturation_check(smoke_world):
     table = build_table(smoke_world)
     assert set(table.index) == {"instruct", "target", "guider_base"}
     assert {"steps", "checks", "read_min", "chat", "saturated"} <= set(table.columns)
-    last = smoke_world["stats"]["target"]["saturation_checks"][-1]
-    assert table.loc["target", "read_min"] == last["read_min"] and table.loc["target", "checks"] >= 1
-    assert table.loc["instruct", "checks"] == 0 and pd.isna(table.loc["instruct", "saturated"])
+    assert (table["checks"] == 0).all() and table["saturated"].isna().all()  # the smoke world asks for no checks
+    checked = build_table({"stats": {"guider_base": saturation_run["stats"]}})
+    last = saturation_run["stats"]["saturation_checks"][-1]
+    assert checked.loc["guider_base", "read_min"] == last["read_min"] and checked.loc["guider_base", "checks"] >= 1
+    assert checked.loc["guider_base", "saturated"] == saturation_run["stats"]["saturated"]

@@ -81,8 +81,8 @@ class ModelStage:
     threads: int = 1  # on a shared 2-core CPU one thread wastes less time in synchronisation
     # training to saturation (pretrain.saturation_check): past max_steps, every saturation_every steps at the
     # schedule's floor rate until saturation_n greedy dev chains are read right saturation_target of the time at
-    # every chain position (run drills of the hardest difficulty) and answered right in chat (short_steps
-    # operations), or until saturation_max_steps in all (0 or <= max_steps: no check, exactly max_steps)
+    # every chain position and answered right (run drills of the hardest difficulty), and answered right in chat
+    # (short_steps operations), or until saturation_max_steps in all (0 or <= max_steps: no check, exactly max_steps)
     saturation_max_steps: int = 0
     saturation_every: Positive = 200
     saturation_target: Fraction = 0.98

@@ -24,3 +24,17 @@ def test_non_trainer_stage_is_rejected(tmp_path):
     stage = StageSettings("data", "x", object(), {}, None)
     with pytest.raises(ValueError, match="does not run a TRL trainer"):
         trainer_config(stage, tmp_path)
+
+
+def test_train_to_saturation_checks_every_few_steps_until_passed_or_capped():
+    from longthink.training import train_to_saturation
+
+    trained, seen = [], []
+    passes = iter([False, False, True])
+    checks = train_to_saturation(trained.append, lambda: {"passed": next(passes)}, start=10, every=5, cap=40,
+                                 on_check=seen.append)
+    assert [c["step"] for c in checks] == [10, 15, 20] and checks[-1]["passed"]
+    assert trained == list(range(10, 20)) and seen == checks
+    capped = train_to_saturation(trained.append, lambda: {"passed": False}, start=10, every=4, cap=16)
+    assert [c["step"] for c in capped] == [10, 14, 16] and trained[-6:] == list(range(10, 16))
+    assert train_to_saturation(trained.append, lambda: {"passed": True}, start=10, every=5, cap=10) == []

@@ -90,3 +90,22 @@ def check_trained(stage_name: str, *, steps: int, loss: float) -> None:
     if not math.isfinite(loss):
         raise TrainingError(f"stage {stage_name!r} ended with training loss {loss}: training diverged "
                             "(lower learning_rate, or check the data)")
+
+
+def train_to_saturation(train_step, check, *, start: int, every: int, cap: int, on_check=None) -> list[dict]:
+    """Past a schedule's ``start`` steps: ``check()`` (a dict with ``passed``), then ``every`` more ``train_step(s)``
+    calls, until a check passes or ``cap`` steps in all; returns the checks, each with its ``step``. No check at
+    all when ``cap <= start`` (the world builds' "train to saturation, checked", text and vision alike)."""
+    checks: list[dict] = []
+    step = start
+    while cap > start:
+        checks.append({"step": step, **check()})
+        if on_check is not None:
+            on_check(checks[-1])
+        if checks[-1]["passed"] or step >= cap:
+            break
+        stop = min(step + every, cap)
+        for s in range(step, stop):
+            train_step(s)
+        step = stop
+    return checks

@@ -143,7 +143,7 @@ def _pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Seque
     if len(weights) != max_difficulty:
         raise ValueError(f"difficulty_weights has {len(weights)} entries, expected max_difficulty={max_difficulty}")
     difficulties = list(range(1, max_difficulty + 1))
-    from longthink.training import cosine_schedule
+    from longthink.training import cosine_schedule, train_to_saturation
 
     opt = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, betas=(0.9, 0.98),
                             weight_decay=settings.weight_decay)
@@ -151,7 +151,6 @@ def _pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Seque
                                min_lr_ratio=MIN_LR_RATIO)
     model.train()
     losses: list[float] = []
-    checks: list[dict] = []
     start = time.perf_counter()
 
     def train_step(step: int) -> None:
@@ -179,18 +178,12 @@ def _pretrain(model, tokenizer, settings, *, max_difficulty: int, domains: Seque
             bar.set_postfix(loss=f"{sum(losses[-25:]) / len(losses[-25:]):.3f}")
     # Train to saturation: past max_steps, work dev chains every saturation_every steps and stop once they are read
     # and answered right saturation_target of the time (saturation_check), or at saturation_max_steps (the cap).
-    step = settings.max_steps
-    while settings.saturation_max_steps > settings.max_steps:
-        checks.append({"step": step, **saturation_check(model, tokenizer, settings, max_difficulty=max_difficulty,
-                                                         domains=domains, seed=seed, exclude=exclude)})
-        if progress:
-            bar.write(f"{desc}: saturation check {checks[-1]}")
-        if checks[-1]["passed"] or step >= settings.saturation_max_steps:
-            break
-        stop = min(step + settings.saturation_every, settings.saturation_max_steps)
-        for s in range(step, stop):
-            train_step(s)
-        step = stop
+    checks = train_to_saturation(
+        train_step,
+        lambda: saturation_check(model, tokenizer, settings, max_difficulty=max_difficulty, domains=domains,
+                                 seed=seed, exclude=exclude),
+        start=settings.max_steps, every=settings.saturation_every, cap=settings.saturation_max_steps,
+        on_check=(lambda c: bar.write(f"{desc}: saturation check {c}")) if progress else None)
     seconds = time.perf_counter() - start
     model.eval()
     tail = losses[-50:] or [float("nan")]

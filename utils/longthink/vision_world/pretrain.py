@@ -222,7 +222,7 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
     from tqdm.auto import tqdm
 
     from longthink.runs import set_seed
-    from longthink.training import check_trained, cosine_schedule, torch_threads
+    from longthink.training import check_trained, cosine_schedule, torch_threads, train_to_saturation
     from longthink.vision_world.vision_encoder import pretrain_vision_tower
     from longthink.vision_world.vlm import build_processor, build_vision_tokenizer, build_vlm, num_parameters, write_vlm
 
@@ -253,7 +253,6 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
         losses: list[float] = []
         kind_losses: dict[str, list[float]] = {}
         log: list[dict[str, Any]] = []
-        checks: list[dict[str, Any]] = []
         train_started = time.perf_counter()
 
         def train_step(step: int) -> None:
@@ -289,17 +288,10 @@ def pretrain(settings: VisionWorldStage, *, seed: int, out_dir: str | Path, prog
                 bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.3f}")
         # Train to saturation: past max_steps, check the walk on the dev split every saturation_every steps and
         # stop once every checked kind is at saturation_target, or at saturation_max_steps (the cap).
-        step = settings.max_steps
-        while settings.saturation_max_steps > settings.max_steps:
-            checks.append({"step": step, **saturation_check(model, processor, settings, seed=seed)})
-            if progress:
-                print({"saturation_check": checks[-1]}, flush=True)
-            if checks[-1]["passed"] or step >= settings.saturation_max_steps:
-                break
-            stop = min(step + settings.saturation_every, settings.saturation_max_steps)
-            for s in range(step, stop):
-                train_step(s)
-            step = stop
+        checks = train_to_saturation(
+            train_step, lambda: saturation_check(model, processor, settings, seed=seed),
+            start=settings.max_steps, every=settings.saturation_every, cap=settings.saturation_max_steps,
+            on_check=(lambda c: print({"saturation_check": c}, flush=True)) if progress else None)
         train_seconds = time.perf_counter() - train_started
         check_trained("world.vlm", steps=len(losses), loss=sum(losses[-50:]) / max(1, len(losses[-50:])))
         model.eval()
